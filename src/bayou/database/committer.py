@@ -1,0 +1,248 @@
+"""The committer: the one place that validates transactions and makes them durable.
+
+Commits queue up; the committer takes everything waiting as one batch (group commit),
+validates each transaction's read set against the write log after its snapshot and
+against the batch members validated before it, assigns strictly increasing timestamps,
+writes the whole batch to persistence in one durable transaction, and only then publishes:
+the new latest timestamp, the write-log entries, the catalog, and each caller's result.
+A rejected transaction learns the timestamp of the commit it lost to, so its retry can
+start from a snapshot that already contains it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bayou.database.catalog import Catalog
+from bayou.database.index_key import document_key
+from bayou.database.transaction import Transaction, apply_metadata_write
+from bayou.database.write_log import LogEntry
+from bayou.errors import BayouError, InternalError, OccError
+from bayou.persistence.base import DocumentRevision, IndexEntry
+
+if TYPE_CHECKING:
+    from bayou.database.database import Database
+
+MAX_BATCH = 512
+
+
+@dataclass(slots=True)
+class CommitRows:
+    """What one transaction persists and logs."""
+
+    documents: list[DocumentRevision] = field(default_factory=list)
+    indexes: list[IndexEntry] = field(default_factory=list)
+    keys: list[tuple[bytes, bytes]] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)
+    catalog: Catalog | None = None  # set when the commit changed metadata
+
+
+def commit_rows(tx_writes, catalog: Catalog, ts: int) -> CommitRows:
+    """Document revisions, index entries and write-log keys for a transaction at `ts`.
+
+    Indexes come from `catalog` — the latest one, with the transaction's own metadata
+    writes applied — so an index created (and still backfilling) after the transaction
+    began is maintained by it too.
+    """
+    rows = CommitRows()
+    metadata = [w for w in tx_writes if w.table.name in ("_tables", "_index", "_schemas")]
+    for w in metadata:
+        catalog = apply_metadata_write(catalog, w)
+    if metadata:
+        rows.catalog = catalog
+    for w in tx_writes:
+        if w.old is None and w.new is None:
+            continue
+        table = catalog.table_by_id(w.table.id)
+        if table is None:
+            raise InternalError(f"Commit writes to table {w.table.name!r}, which no longer exists")
+        rows.tables.add(table.name)
+        rows.documents.append(
+            DocumentRevision(
+                table.id,
+                w.internal_id,
+                ts,
+                w.new.json if w.new is not None else None,
+                w.old.ts if w.old is not None else None,
+            )
+        )
+        for index in table.indexes.values():
+            old_key = document_key(index, w.internal_id, w.old.value) if w.old else None
+            new_key = document_key(index, w.internal_id, w.new.value) if w.new else None
+            if old_key is not None:
+                rows.keys.append((index.id, old_key))
+            if new_key is not None and new_key != old_key:
+                rows.keys.append((index.id, new_key))
+            if index.kind == "by_id" or old_key == new_key:
+                continue  # by_id lives in the documents table; unmoved keys need no entry
+            if old_key is not None:
+                rows.indexes.append(IndexEntry(index.id, old_key, ts, table.id, None))
+            if new_key is not None:
+                rows.indexes.append(IndexEntry(index.id, new_key, ts, table.id, w.internal_id))
+    return rows
+
+
+@dataclass(slots=True)
+class _Request:
+    tx: Transaction | None
+    future: asyncio.Future[int]
+    # Index entries written outside any transaction (backfill): no validation, no new ts.
+    raw_indexes: list[IndexEntry] | None = None
+
+
+class Committer:
+    """Runs as one asyncio task per database."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], int] = time.time_ns) -> None:
+        self._db = db
+        self._clock = clock
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.last_assigned_ts = 0
+        self.batches = 0
+        self.commits = 0
+
+    def start(self) -> None:
+        self.last_assigned_ts = self._db.latest_ts
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="bayou-committer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        while not self._queue.empty():
+            req = self._queue.get_nowait()
+            if not req.future.done():
+                req.future.set_exception(InternalError("The database is shutting down"))
+
+    async def commit(self, tx: Transaction) -> int:
+        if self._task is None or self._task.done():
+            raise InternalError("The database is not running")
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Request(tx, future))
+        return await future
+
+    async def write_index_entries(self, entries: list[IndexEntry]) -> None:
+        """Persist backfilled index entries through the single writer."""
+        if self._task is None or self._task.done():
+            raise InternalError("The database is not running")
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Request(None, future, entries))
+        await future
+
+    def next_ts(self) -> int:
+        ts = max(self.last_assigned_ts + 1, self._db.latest_ts + 1, self._clock())
+        self.last_assigned_ts = ts
+        return ts
+
+    async def _run(self) -> None:
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < MAX_BATCH:
+                batch.append(queue.get_nowait())
+            try:
+                await self._commit_batch(batch)
+            except asyncio.CancelledError:
+                for req in batch:
+                    if not req.future.done():
+                        req.future.set_exception(InternalError("The database is shutting down"))
+                raise
+            except BaseException as e:  # never let the committer die silently
+                err = e if isinstance(e, BayouError) else InternalError(f"Commit failed: {e!r}")
+                for req in batch:
+                    if not req.future.done():
+                        req.future.set_exception(err)
+
+    async def _commit_batch(self, batch: list[_Request]) -> None:
+        db = self._db
+        catalog = db.catalog
+        accepted: list[tuple[_Request, int, CommitRows]] = []
+        rejected: list[tuple[_Request, BayouError]] = []
+        pending: list[LogEntry] = []
+        documents: list[DocumentRevision] = []
+        indexes: list[IndexEntry] = []
+        globals_: dict[str, object] = {}
+        raw: list[_Request] = []
+        for req in batch:
+            tx = req.tx
+            if req.future.done():  # the caller went away (cancelled)
+                continue
+            if tx is None:
+                indexes.extend(req.raw_indexes or ())
+                raw.append(req)
+                continue
+            reads = tx.finalize_reads()
+            conflict = db.write_log.first_conflict(reads, tx.begin_ts)
+            if conflict is None:
+                conflict = next((e for e in pending if reads.touched_by(e.keys)), None)
+            if conflict is not None:
+                rejected.append((req, _occ_error(conflict, db.latest_ts)))
+                continue
+            try:
+                ts = self.next_ts()
+                rows = commit_rows(list(tx.writes.values()), catalog, ts)
+            except BayouError as e:
+                rejected.append((req, e))
+                continue
+            if rows.catalog is not None:
+                catalog = rows.catalog
+            pending.append(LogEntry(ts, tuple(rows.keys), tuple(sorted(rows.tables))))
+            documents.extend(rows.documents)
+            indexes.extend(rows.indexes)
+            if tx.globals:
+                globals_.update(tx.globals)
+            accepted.append((req, ts, rows))
+        if accepted or raw:
+            try:
+                await db.persistence.write(documents, indexes, globals_ or None)
+            except BaseException as e:
+                err = (
+                    e
+                    if isinstance(e, BayouError)
+                    else InternalError(f"Writing the commit failed: {e}")
+                )
+                for req in [*(a[0] for a in accepted), *raw]:
+                    if not req.future.done():
+                        req.future.set_exception(err)
+                accepted, raw = [], []
+                if not isinstance(e, Exception):
+                    raise
+            else:
+                if pending:
+                    db._publish(pending, catalog)
+                self.batches += 1
+                self.commits += len(accepted)
+        for req in raw:
+            if not req.future.done():
+                req.future.set_result(0)
+        for req, ts, _ in accepted:
+            if not req.future.done():
+                req.future.set_result(ts)
+        for req, err in rejected:
+            if not req.future.done():
+                req.future.set_exception(err)
+
+
+def _occ_error(conflict: LogEntry | bool, latest_ts: int) -> OccError:
+    if conflict is True:
+        return OccError(
+            "The transaction took too long: its snapshot is older than the write log. Retry it.",
+            conflict_ts=latest_ts,
+        )
+    assert isinstance(conflict, LogEntry)
+    table = conflict.tables[0] if conflict.tables else None
+    return OccError(
+        f"Documents read from or written to the {table!r} table changed while this "
+        "transaction was being run.",
+        table=table,
+        conflict_ts=conflict.ts,
+    )

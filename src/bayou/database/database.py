@@ -1,0 +1,303 @@
+"""The database: opens persistence, keeps the catalog and write log, begins and commits.
+
+`Database.open(persistence, ...)` bootstraps an empty store (the `_tables`, `_index` and
+`_schemas` system tables describing themselves) or loads the catalog of an existing one,
+starts the committer, and makes sure the system tables the layers above declare exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bayou.database.catalog import (
+    BY_CREATION_TIME,
+    BY_ID,
+    CORE_SYSTEM_TABLES,
+    INDEXES,
+    SCHEMAS,
+    TABLES,
+    Catalog,
+    IndexInfo,
+    SystemTable,
+    TableInfo,
+)
+from bayou.database.committer import Committer
+from bayou.database.indexing import backfill_index
+from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
+from bayou.database.transaction import Transaction
+from bayou.database.write_log import LogEntry, WriteLog
+from bayou.errors import BadRequest, InternalError
+from bayou.persistence.base import Persistence
+from bayou.values import ids
+from bayou.values import json as vjson
+
+CommitListener = Callable[[list[LogEntry]], None]
+SCAN_PAGE = 1000
+CATALOG_HISTORY = 64
+
+
+class Database:
+    """One Bayou database over one persistence; see the package docs for the model."""
+
+    def __init__(
+        self,
+        persistence: Persistence,
+        *,
+        cursor_key: bytes,
+        system_tables: Iterable[SystemTable] = (),
+        clock: Callable[[], int] = time.time_ns,
+        limits: TransactionLimits = DEFAULT_LIMITS,
+        write_log: WriteLog | None = None,
+    ) -> None:
+        self.persistence = persistence
+        self.cursor_key = cursor_key
+        self.limits = limits
+        self.clock = clock
+        self.system_tables: dict[str, SystemTable] = {t.name: t for t in CORE_SYSTEM_TABLES}
+        for t in system_tables:
+            self.system_tables[t.name] = t
+        self.system_table_names = frozenset(self.system_tables)
+        self.write_log = write_log or WriteLog()
+        self.catalog = Catalog()
+        self.latest_ts = 0
+        self._catalogs: list[tuple[int, Catalog]] = []
+        self._listeners: list[CommitListener] = []
+        self._advanced = asyncio.Condition()
+        self.committer = Committer(self, clock=clock)
+
+    @classmethod
+    async def open(
+        cls,
+        persistence: Persistence,
+        *,
+        cursor_key: bytes,
+        system_tables: Iterable[SystemTable] = (),
+        **kwargs: Any,
+    ) -> Database:
+        """Open (bootstrapping if empty) and start committing."""
+        db = cls(persistence, cursor_key=cursor_key, system_tables=system_tables, **kwargs)
+        await persistence.open()
+        try:
+            globals_ = await persistence.load_globals()
+            db.latest_ts = await persistence.max_ts()
+            if "tables_table_id" in globals_:
+                await db._load_catalog(globals_)
+            else:
+                db._seed_core_catalog()
+            db._remember_catalog()
+            db.write_log.reset(db.latest_ts)
+            db.committer.start()
+            if "tables_table_id" not in globals_:
+                await db._bootstrap()
+            await db._ensure_system_tables()
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self.committer.stop()
+        await self.persistence.close()
+
+    # -- transactions ------------------------------------------------------------------
+
+    def begin(
+        self,
+        *,
+        read_only: bool = False,
+        ts: int | None = None,
+        namespace: str = "",
+        limits: TransactionLimits | None = None,
+    ) -> Transaction:
+        """A transaction at the latest timestamp (or at `ts`, read-only history reads)."""
+        if ts is None or ts == self.latest_ts:
+            ts, catalog = self.latest_ts, self.catalog
+        else:
+            if ts > self.latest_ts:
+                raise BadRequest(
+                    f"Timestamp {ts} is in the future (latest is {self.latest_ts})",
+                    code="InvalidTimestamp",
+                )
+            if not read_only:
+                raise BadRequest(
+                    "Only read-only transactions can read history", code="InvalidTimestamp"
+                )
+            catalog = self.catalog_at(ts)
+        return Transaction(
+            self,
+            ts,
+            catalog,
+            read_only=read_only,
+            namespace=namespace,
+            limits=limits or self.limits,
+        )
+
+    async def commit(self, tx: Transaction) -> int:
+        """Validate and persist; returns the commit timestamp or raises OccError."""
+        if not tx.writes and not tx.globals:
+            return tx.begin_ts  # nothing to make durable: serializable at its snapshot
+        return await self.committer.commit(tx)
+
+    def catalog_at(self, ts: int) -> Catalog:
+        i = bisect_right([t for t, _ in self._catalogs], ts) - 1
+        if i < 0:
+            raise BadRequest(f"Timestamp {ts} is too old to read", code="InvalidTimestamp")
+        return self._catalogs[i][1]
+
+    # -- commit notifications ----------------------------------------------------------
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Call `listener(entries)` after every published batch of commits."""
+        self._listeners.append(listener)
+
+    def remove_commit_listener(self, listener: CommitListener) -> None:
+        self._listeners.remove(listener)
+
+    async def wait_for_ts(self, ts: int, timeout: float | None = None) -> bool:
+        """Wait until a commit at or after `ts` is published; False on timeout."""
+        if self.latest_ts >= ts:
+            return True
+        async with self._advanced:
+            try:
+                await asyncio.wait_for(
+                    self._advanced.wait_for(lambda: self.latest_ts >= ts), timeout
+                )
+            except TimeoutError:
+                return False
+        return True
+
+    def _publish(self, entries: list[LogEntry], catalog: Catalog) -> None:
+        """Called by the committer once a batch is durable."""
+        for entry in entries:
+            self.write_log.append(entry)
+        self.latest_ts = entries[-1].ts
+        if catalog is not self.catalog:
+            self.catalog = catalog
+            self._remember_catalog()
+        for listener in list(self._listeners):
+            listener(entries)
+        asyncio.get_running_loop().create_task(self._notify_advanced())
+
+    async def _notify_advanced(self) -> None:
+        async with self._advanced:
+            self._advanced.notify_all()
+
+    def _remember_catalog(self) -> None:
+        self._catalogs.append((self.latest_ts, self.catalog))
+        del self._catalogs[:-CATALOG_HISTORY]
+
+    # -- bootstrap and loading -------------------------------------------------------
+
+    def _seed_core_catalog(self) -> None:
+        """The in-memory description of `_tables` and `_index`, before they hold any rows."""
+        tables: dict[bytes, TableInfo] = {}
+        for definition in (TABLES, INDEXES):
+            table_id = ids.new_internal_id()
+            indexes = {}
+            for name, fields in [(BY_ID, ()), (BY_CREATION_TIME, ()), *definition.indexes.items()]:
+                kind = "by_id" if name == BY_ID else "database"
+                indexes[name] = IndexInfo(
+                    ids.new_internal_id(), table_id, name, tuple(fields), kind
+                )
+            tables[table_id] = TableInfo(table_id, definition.name, definition.number, "", indexes)
+        self.catalog = Catalog(tables)
+
+    async def _bootstrap(self) -> None:
+        """Write the rows that describe `_tables` and `_index`, and create `_schemas`."""
+        tx = self.begin()
+        core = [self.catalog.table(TABLES.name), self.catalog.table(INDEXES.name)]
+        for table in core:
+            assert table is not None
+            tx._insert_metadata(
+                core[0],  # type: ignore[arg-type]
+                table.id,
+                {"name": table.name, "number": float(table.number), "namespace": ""},
+            )
+        for table in core:
+            assert table is not None
+            for index in table.indexes.values():
+                tx._insert_metadata(
+                    core[1],  # type: ignore[arg-type]
+                    index.id,
+                    {
+                        "tableId": ids.encode_id(TABLES.number, table.id),
+                        "name": index.name,
+                        "fields": list(index.fields),
+                        "kind": index.kind,
+                        "state": "enabled",
+                        "staged": False,
+                    },
+                )
+        tx._create_table(SCHEMAS.name, SCHEMAS)
+        tx.globals = {
+            "tables_table_id": core[0].id.hex(),  # type: ignore[union-attr]
+            "index_table_id": core[1].id.hex(),  # type: ignore[union-attr]
+            "format": 1,
+        }
+        await self.commit(tx)
+
+    async def _load_catalog(self, globals_: dict[str, Any]) -> None:
+        if globals_.get("format") != 1:
+            raise InternalError(
+                f"This database was written by an unknown Bayou storage format {globals_.get('format')!r}"
+            )
+        tables_id = bytes.fromhex(globals_["tables_table_id"])
+        index_id = bytes.fromhex(globals_["index_table_id"])
+        catalog = Catalog()
+        async for internal_id, doc in self._scan(tables_id):
+            catalog = catalog.with_table_doc(internal_id, doc)
+        async for internal_id, doc in self._scan(index_id):
+            catalog = catalog.with_index_doc(internal_id, doc)
+        schemas = catalog.table(SCHEMAS.name)
+        if schemas is None:
+            raise InternalError("The database has no `_schemas` table: it is damaged")
+        async for internal_id, doc in self._scan(schemas.id):
+            catalog = catalog.with_schema_doc(internal_id, doc)
+        self.catalog = catalog
+
+    async def _scan(self, table_id: bytes):
+        after: bytes | None = None
+        while True:
+            page = await self.persistence.scan_table(table_id, self.latest_ts, after, SCAN_PAGE)
+            for revision in page:
+                assert revision.value is not None
+                yield revision.id, vjson.loads(revision.value)
+            if len(page) < SCAN_PAGE:
+                return
+            after = page[-1].id
+
+    async def _ensure_system_tables(self) -> None:
+        """Create declared system tables that do not exist, and their missing indexes."""
+        tx = self.begin()
+        new_indexes: list[bytes] = []
+        for definition in self.system_tables.values():
+            table = tx.table_for_read(definition.name)
+            if table is None:
+                tx._create_table(definition.name, definition)
+                continue
+            for name, fields in definition.indexes.items():
+                if name not in table.indexes:
+                    new_indexes.append(
+                        tx.add_index(table, name, tuple(fields), state="backfilling")
+                    )
+        if not tx.writes:
+            return
+        await self.commit(tx)
+        for index_id in new_indexes:
+            await backfill_index(self, index_id)
+            await self.enable_index(index_id)
+
+    async def enable_index(self, index_id: bytes) -> None:
+        """Make a backfilled index queryable."""
+        tx = self.begin()
+        index_table = tx.catalog.table(INDEXES.name)
+        assert index_table is not None
+        doc = await tx.get_doc(index_table, index_id)
+        if doc is None:
+            raise InternalError("Index to enable does not exist")
+        await tx.patch(doc.id, {"state": "enabled"}, system=True)
+        await self.commit(tx)

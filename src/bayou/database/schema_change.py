@@ -1,0 +1,273 @@
+"""Changing the schema: pending schema, index backfill, validation of existing documents.
+
+The deploy pipeline drives three steps:
+
+1. `start_schema_change` commits the new schema as *pending*, creates the tables it names
+   and every new index in state `backfilling`, then runs backfill and validation in the
+   background. From that commit on, every write is also checked against the pending schema;
+   a write that violates it stands, and the pending schema fails (reference §5.4) — so the
+   validation scan, at a snapshot after that commit, plus the write-time checks cover every
+   document.
+2. `SchemaChange.wait` reports progress until the change is validated or failed.
+3. `finish_schema_change(tx, change)` — inside the caller's transaction, so that modules,
+   schema and indexes switch in one commit — activates the schema, enables the new indexes
+   and drops the removed ones. It reads the pending schema document, so a write that fails
+   the schema concurrently makes the finishing transaction conflict and re-check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from bayou.database.catalog import BY_CREATION_TIME, INDEXES, SCHEMAS, TableInfo
+from bayou.database.database import Database
+from bayou.database.indexing import backfill_index
+from bayou.database.retry import run_transaction
+from bayou.database.schema import DatabaseSchema
+from bayou.database.transaction import Transaction
+from bayou.errors import BadRequest, ValidationError
+from bayou.values import ids
+from bayou.values import json as vjson
+
+PENDING_SUFFIX = ".pending"  # '.' cannot appear in index names, so this never clashes
+PAGE = 1000
+
+
+@dataclass
+class IndexChange:
+    table: str
+    name: str
+    fields: tuple[str, ...]
+    staged: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": f"{self.table}.{self.name}",
+            "type": "database",
+            "fields": list(self.fields),
+        }
+
+
+@dataclass
+class SchemaChange:
+    """A schema on its way to becoming active, and the progress of its background work."""
+
+    schema: DatabaseSchema
+    namespace: str
+    schema_id: bytes
+    added: list[IndexChange]
+    removed: list[IndexChange]
+    new_index_ids: list[bytes]
+    indexes_total: int = 0
+    indexes_done: int = 0
+    validation_complete: bool = False
+    error: str | None = None
+    table_name: str | None = None  # the table of the offending document, on failure
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    def index_diff(self) -> dict[str, Any]:
+        return {
+            "added_indexes": [c.to_json() for c in self.added],
+            "removed_indexes": [c.to_json() for c in self.removed],
+        }
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """True once finished (validated or failed); False if still running at the timeout."""
+        try:
+            await asyncio.wait_for(self.done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def start_schema_change(db: Database, schema_json: Any, namespace: str = "") -> SchemaChange:
+    """Commit the schema as pending and start backfill and validation in the background."""
+    schema = DatabaseSchema.from_json(schema_json)
+
+    async def write(tx: Transaction) -> SchemaChange:
+        return await _write_pending(tx, schema, namespace)
+
+    change, _ = await run_transaction(db, write)
+    change.indexes_total = len(change.new_index_ids)
+    change.task = asyncio.get_running_loop().create_task(_background(db, change))
+    return change
+
+
+async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str) -> SchemaChange:
+    schemas_table = tx.catalog.table(SCHEMAS.name)
+    assert schemas_table is not None
+    tx.table_for_read(SCHEMAS.name)
+    # A newer deploy supersedes a pending one.
+    for state in ("pending", "validated"):
+        old = tx.catalog.schema(namespace, state)  # type: ignore[arg-type]
+        if old is not None:
+            await tx.patch(
+                ids.encode_id(SCHEMAS.number, old.id), {"state": "overwritten"}, system=True
+            )
+    schema_id = ids.decode_id(
+        await tx.insert(
+            SCHEMAS.name,
+            {"schema": schema.to_text(), "state": "pending", "namespace": namespace},
+            system=True,
+        )
+    )[1]
+    added: list[IndexChange] = []
+    removed: list[IndexChange] = []
+    new_ids: list[bytes] = []
+    for table_schema in schema.tables.values():
+        table = tx.table_for_read(table_schema.name) or tx._create_table(table_schema.name)
+        for spec in table_schema.indexes.values():
+            existing = table.indexes.get(spec.name)
+            if existing is not None and existing.fields == spec.fields:
+                continue
+            name = spec.name if existing is None else spec.name + PENDING_SUFFIX
+            new_ids.append(
+                tx.add_index(table, name, spec.fields, state="backfilling", staged=spec.staged)
+            )
+            added.append(IndexChange(table.name, spec.name, spec.fields, spec.staged))
+            if existing is not None:
+                removed.append(IndexChange(table.name, existing.name, existing.fields))
+    for table in tx.catalog.tables():
+        if table.is_system or table.namespace != namespace:
+            continue
+        declared = schema.tables.get(table.name)
+        for index in _user_indexes(table):
+            if declared is None or index.name not in declared.indexes:
+                removed.append(IndexChange(table.name, index.name, index.fields))
+    return SchemaChange(schema, namespace, schema_id, added, removed, new_ids)
+
+
+def _user_indexes(table: TableInfo):
+    for index in table.indexes.values():
+        if (
+            index.kind == "by_id"
+            or index.name == BY_CREATION_TIME
+            or index.name.endswith(PENDING_SUFFIX)
+        ):
+            continue
+        yield index
+
+
+async def _background(db: Database, change: SchemaChange) -> None:
+    try:
+        for index_id in change.new_index_ids:
+            await backfill_index(db, index_id)
+            change.indexes_done += 1
+        failure = await _validate_existing(db, change)
+        if failure is not None:
+            change.table_name, change.error = failure
+
+            async def fail(tx: Transaction) -> None:
+                await tx.fail_schema(change.schema_id, change.error or "")
+
+            await run_transaction(db, fail, retries=100)
+            return
+        change.validation_complete = True
+
+        async def mark_validated(tx: Transaction) -> None:
+            schemas = tx.catalog.table(SCHEMAS.name)
+            assert schemas is not None
+            doc = await tx.get_doc(schemas, change.schema_id)
+            if doc is None:
+                return
+            if doc.value["state"] == "failed":
+                change.error = doc.value.get("error")
+                return
+            if doc.value["state"] == "pending":
+                await tx.patch(doc.id, {"state": "validated"}, system=True)
+
+        await run_transaction(db, mark_validated, retries=100)
+    except Exception as e:  # reported through wait_for_schema, never lost
+        change.error = change.error or f"Schema update failed: {e}"
+    finally:
+        change.done.set()
+
+
+async def _validate_existing(db: Database, change: SchemaChange) -> tuple[str, str] | None:
+    """(table, message) for the first document that violates the schema, else None."""
+    if not change.schema.schema_validation:
+        return None
+    tx = db.begin(read_only=True, namespace=change.namespace)
+    snapshot = tx.begin_ts
+    for table_schema in change.schema.tables.values():
+        if table_schema.document_type is None:
+            continue
+        table = tx.catalog.table(table_schema.name, change.namespace)
+        if table is None:
+            continue
+        after: bytes | None = None
+        while True:
+            page = await db.persistence.scan_table(table.id, snapshot, after, PAGE)
+            for revision in page:
+                assert revision.value is not None
+                doc = vjson.loads(revision.value)
+                try:
+                    table_schema.document_type.check_document(doc, id_table=tx.id_table)
+                except ValidationError as e:
+                    return table.name, (
+                        f'Schema validation failed.\nDocument with ID "{doc["_id"]}" in table '
+                        f'"{table.name}" does not match the schema: {e.message}'
+                    )
+            if len(page) < PAGE:
+                break
+            after = page[-1].id
+    return None
+
+
+async def finish_schema_change(tx: Transaction, change: SchemaChange) -> None:
+    """Activate the validated schema and switch indexes, within `tx`."""
+    schemas = tx.catalog.table(SCHEMAS.name)
+    index_table = tx.catalog.table(INDEXES.name)
+    assert schemas is not None and index_table is not None
+    doc = await tx.get_doc(schemas, change.schema_id)
+    if doc is None or doc.value["state"] == "overwritten":
+        raise BadRequest(
+            "Another deploy replaced this schema before it finished. Deploy again.",
+            code="RaceDetected",
+        )
+    state = doc.value["state"]
+    if state == "failed":
+        raise BadRequest(
+            doc.value.get("error") or "Schema validation failed", code="SchemaValidationFailed"
+        )
+    if state not in ("validated", "active"):
+        raise BadRequest("The schema is still being validated; wait for it", code="SchemaNotReady")
+    old = tx.catalog.schema(change.namespace, "active")
+    if old is not None and old.id != change.schema_id:
+        await tx.patch(ids.encode_id(SCHEMAS.number, old.id), {"state": "overwritten"}, system=True)
+    await tx.patch(doc.id, {"state": "active"}, system=True)
+    for removed in change.removed:
+        table = tx.table_for_read(removed.table)
+        index = table.indexes.get(removed.name) if table else None
+        if index is not None:
+            await tx.delete(ids.encode_id(INDEXES.number, index.id), system=True)
+    for index_id in change.new_index_ids:
+        index_doc = await tx.get_doc(index_table, index_id)
+        if index_doc is None:
+            continue
+        fields: dict[str, Any] = {"state": "enabled"}
+        name = index_doc.value["name"]
+        if name.endswith(PENDING_SUFFIX):
+            fields["name"] = name[: -len(PENDING_SUFFIX)]
+        await tx.patch(index_doc.id, fields, system=True)
+
+
+async def apply_schema(db: Database, schema_json: Any, namespace: str = "") -> SchemaChange:
+    """Start, wait for and finish a schema change in one call (tests, imports, tools)."""
+    change = await start_schema_change(db, schema_json, namespace)
+    await change.wait()
+    if change.error is not None:
+        raise BadRequest(change.error, code="SchemaValidationFailed")
+
+    async def finish(tx: Transaction) -> None:
+        await finish_schema_change(tx, change)
+
+    await run_transaction(db, finish)
+    return change

@@ -1,0 +1,134 @@
+"""Schemas: index backfill, validation of existing and new documents, atomic switch."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayou.database.database import Database
+from bayou.database.retry import run_transaction
+from bayou.database.schema_change import apply_schema, finish_schema_change, start_schema_change
+from bayou.errors import BadRequest, ValidationError
+
+from .queries import index, schema
+from .test_transaction import insert
+
+STRING = {"type": "string"}
+NUMBER = {"type": "number"}
+
+
+def obj(**fields) -> dict:
+    return {
+        "type": "object",
+        "value": {k: {"fieldType": v, "optional": False} for k, v in fields.items()},
+    }
+
+
+async def test_new_index_is_backfilled_with_existing_documents(db: Database) -> None:
+    tx = db.begin()
+    for i in range(1200):  # more than one backfill page
+        await tx.insert("users", {"age": float(i % 7), "name": f"u{i}"})
+    await db.commit(tx)
+    change = await apply_schema(db, schema({"users": {"indexes": {"by_age": ["age"]}}}))
+    assert [c.to_json() for c in change.added] == [{"name": "users.by_age", "type": "database", "fields": ["age"]}]
+    got = await db.begin().query(index("users.by_age", [("Eq", "age", 3.0)])).collect()
+    assert len(got) == len([i for i in range(1200) if i % 7 == 3])
+    assert all(d["age"] == 3.0 for d in got)
+
+
+async def test_writes_during_and_after_backfill_are_indexed(db: Database) -> None:
+    await insert(db, "users", {"age": 1.0})
+    change = await start_schema_change(db, schema({"users": {"indexes": {"by_age": ["age"]}}}))
+    moved = await insert(db, "users", {"age": 2.0})
+    await change.wait()
+    tx = db.begin()
+    await tx.patch(moved, {"age": 5.0})
+    await db.commit(tx)
+    await run_transaction(db, lambda tx: finish_schema_change(tx, change))
+    ages = [d["age"] for d in await db.begin().query(index("users.by_age", [])).collect()]
+    assert ages == [1.0, 5.0]
+
+
+async def test_index_is_not_queryable_before_the_schema_is_finished(db: Database) -> None:
+    await insert(db, "users", {"age": 1.0})
+    change = await start_schema_change(db, schema({"users": {"indexes": {"by_age": ["age"]}}}))
+    await change.wait()
+    with pytest.raises(BadRequest) as e:
+        await db.begin().query(index("users.by_age", [])).collect()
+    assert e.value.code == "IndexNotReady"
+
+
+async def test_existing_documents_that_violate_the_schema_fail_it_by_name(db: Database) -> None:
+    await insert(db, "messages", {"body": "ok"})
+    bad = await insert(db, "messages", {"body": 5.0})
+    with pytest.raises(BadRequest) as e:
+        await apply_schema(db, schema({"messages": {"indexes": {"by_body": ["body"]}, "doc": obj(body=STRING)}}))
+    assert bad in e.value.message and "messages" in e.value.message
+    # Nothing changed: no active schema, the new index is not queryable.
+    assert db.catalog.schema("", "active") is None
+    with pytest.raises(BadRequest):
+        await db.begin().query(index("messages.by_body", [])).collect()
+    await insert(db, "messages", {"body": 6.0})  # still accepted: no schema is enforced
+
+
+async def test_active_schema_rejects_a_violating_write(db: Database) -> None:
+    await apply_schema(db, schema({"messages": {"doc": obj(body=STRING)}}))
+    tx = db.begin()
+    with pytest.raises(ValidationError):
+        await tx.insert("messages", {"body": 1.0})
+    with pytest.raises(ValidationError):
+        await tx.insert("messages", {"body": "x", "extra": True})
+    id = await tx.insert("messages", {"body": "fine"})
+    with pytest.raises(ValidationError):
+        await tx.patch(id, {"body": None})
+
+
+async def test_schema_validation_false_does_not_check(db: Database) -> None:
+    await apply_schema(db, schema({"messages": {"doc": obj(body=STRING)}}, validation=False))
+    await insert(db, "messages", {"body": 1.0})
+
+
+async def test_a_write_violating_a_pending_schema_fails_that_schema(db: Database) -> None:
+    change = await start_schema_change(db, schema({"m": {"doc": obj(n=NUMBER)}}))
+    await change.wait()
+    await insert(db, "m", {"n": "not a number"})  # the write stands
+    with pytest.raises(BadRequest) as e:
+        await run_transaction(db, lambda tx: finish_schema_change(tx, change))
+    assert e.value.code == "SchemaValidationFailed"
+    assert db.catalog.schema("", "active") is None
+
+
+async def test_replacing_the_schema_drops_removed_indexes(db: Database) -> None:
+    await apply_schema(db, schema({"u": {"indexes": {"a": ["x"], "b": ["y"]}}}))
+    change = await apply_schema(db, schema({"u": {"indexes": {"a": ["x", "y"]}}}))
+    assert {c.name for c in change.removed} == {"a", "b"}
+    table = db.catalog.table("u")
+    assert table.indexes["a"].fields == ("x", "y") and "b" not in table.indexes
+
+
+async def test_schema_survives_reopen(open_db) -> None:
+    db = await open_db()
+    await apply_schema(db, schema({"messages": {"indexes": {"by_body": ["body"]}, "doc": obj(body=STRING)}}))
+    await db.close()
+    db = await open_db()
+    assert db.catalog.schema("", "active") is not None
+    with pytest.raises(ValidationError):
+        await db.begin().insert("messages", {"body": 2.0})
+    await db.begin().query(index("messages.by_body", [])).collect()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"tables": "nope"},
+        schema({"t": {"indexes": {"by_id": ["x"]}}}),
+        schema({"t": {"indexes": {"i": ["_creationTime"]}}}),
+        schema({"t": {"indexes": {"i": []}}}),
+        schema({"_t": {}}),
+        schema({"t": {"doc": {"type": "nonsense"}}}),
+    ],
+)
+async def test_malformed_schemas_are_refused_before_anything_changes(db: Database, bad) -> None:
+    before = db.latest_ts
+    with pytest.raises(BadRequest):
+        await start_schema_change(db, bad)
+    assert db.latest_ts == before
