@@ -88,12 +88,19 @@ class OccError(Overloaded):
     default_code = "OptimisticConcurrencyControlFailure"
 
     def __init__(
-        self, message: str, *, table: str | None = None, conflict_ts: int | None = None
+        self,
+        message: str,
+        *,
+        table: str | None = None,
+        conflict_ts: int | None = None,
+        conflict_key: tuple[bytes, bytes] | None = None,
     ) -> None:
         super().__init__(message)
         self.table = table
         # The commit this transaction lost to: a retry must read at or after it.
         self.conflict_ts = conflict_ts
+        # The (index id, key) it lost on: the retry takes that key's admission lock.
+        self.conflict_key = conflict_key
 
 
 class Timeout(BayouError):

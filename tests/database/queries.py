@@ -25,7 +25,11 @@ def scan(table: str, order: str = "asc", *operators: dict[str, Any]) -> dict[str
 
 def index(name: str, bounds: list[tuple[str, str, Any]], order: str = "asc", *operators) -> dict:
     rng = [
-        {"type": op, "fieldPath": f, "value": {"$undefined": None} if v is UNDEFINED else to_json(v)}
+        {
+            "type": op,
+            "fieldPath": f,
+            "value": {"$undefined": None} if v is UNDEFINED else to_json(v),
+        }
         for op, f, v in bounds
     ]
     return {

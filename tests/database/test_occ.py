@@ -13,8 +13,16 @@ from bayou.errors import OccError
 from .queries import field, index, lit, scan, where
 from .test_transaction import insert
 
-SCHEMA_BY_N = {"tables": [{"tableName": "t", "indexes": [{"indexDescriptor": "by_n", "fields": ["n"]}],
-                           "documentType": None}], "schemaValidation": True}
+SCHEMA_BY_N = {
+    "tables": [
+        {
+            "tableName": "t",
+            "indexes": [{"indexDescriptor": "by_n", "fields": ["n"]}],
+            "documentType": None,
+        }
+    ],
+    "schemaValidation": True,
+}
 
 
 async def test_read_modify_write_race_rejects_the_second_commit(db: Database) -> None:

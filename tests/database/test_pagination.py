@@ -93,8 +93,15 @@ async def test_a_tampered_cursor_is_refused(numbers: Database) -> None:
             await page(numbers, scan("nums"), numItems=3, cursor=bad)
 
 
-@pytest.mark.parametrize("opts", [{"numItems": -1}, {"numItems": 40000}, {"numItems": "3"},
-                                  {"numItems": 3, "maximumRowsRead": 0}])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"numItems": -1},
+        {"numItems": 40000},
+        {"numItems": "3"},
+        {"numItems": 3, "maximumRowsRead": 0},
+    ],
+)
 async def test_bad_pagination_options_are_refused(numbers: Database, opts) -> None:
     with pytest.raises(BadRequest):
         await page(numbers, scan("nums"), cursor=None, **opts)

@@ -16,7 +16,11 @@ from .test_transaction import insert
 MESSAGES = schema(
     {
         "messages": {
-            "indexes": {"by_channel": ["channel"], "by_channel_author": ["channel", "author"], "by_n": ["n"]}
+            "indexes": {
+                "by_channel": ["channel"],
+                "by_channel_author": ["channel", "author"],
+                "by_n": ["n"],
+            }
         }
     },
     validation=False,
@@ -53,9 +57,14 @@ async def test_scan_of_a_missing_table_is_empty(db: Database) -> None:
 
 
 async def test_index_equality_prefix(messages: Database) -> None:
-    assert await ns(messages, index("messages.by_channel", [("Eq", "channel", "a")])) == [1.0, 2.0, 4.0]
+    assert await ns(messages, index("messages.by_channel", [("Eq", "channel", "a")])) == [
+        1.0,
+        2.0,
+        4.0,
+    ]
     assert await ns(
-        messages, index("messages.by_channel_author", [("Eq", "author", "ann"), ("Eq", "channel", "b")])
+        messages,
+        index("messages.by_channel_author", [("Eq", "author", "ann"), ("Eq", "channel", "b")]),
     ) == [3.0]
 
 
@@ -68,7 +77,13 @@ async def test_index_bounds_and_order(messages: Database) -> None:
 
 async def test_undefined_matches_missing_fields(messages: Database) -> None:
     assert await ns(messages, index("messages.by_n", [("Eq", "n", UNDEFINED)])) == [None]
-    assert await ns(messages, index("messages.by_n", [("Gt", "n", UNDEFINED)])) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert await ns(messages, index("messages.by_n", [("Gt", "n", UNDEFINED)])) == [
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+    ]
 
 
 async def test_int64_sorts_before_every_float(db: Database) -> None:
@@ -103,9 +118,17 @@ async def test_unknown_index_is_refused_with_the_known_ones(messages: Database) 
 
 
 async def test_filters_compare_in_total_order(messages: Database) -> None:
-    q = scan("messages", "asc", where({"$and": [{"$gte": [field("n"), lit(2.0)]}, {"$neq": [field("author"), lit("cat")]}]}))
+    q = scan(
+        "messages",
+        "asc",
+        where(
+            {"$and": [{"$gte": [field("n"), lit(2.0)]}, {"$neq": [field("author"), lit("cat")]}]}
+        ),
+    )
     assert await ns(messages, q) == [2.0, 3.0, 5.0]
-    q = scan("messages", "asc", where({"$lt": [field("n"), lit(Int64(0))]}))  # only missing n < Int64
+    q = scan(
+        "messages", "asc", where({"$lt": [field("n"), lit(Int64(0))]})
+    )  # only missing n < Int64
     assert await ns(messages, q) == [None]
     odd = {"$eq": [{"$mod": [field("n"), lit(2.0)]}, lit(1.0)]}
     q = scan("messages", "asc", where({"$and": [{"$gte": [field("n"), lit(0.0)]}, odd]}))
@@ -123,7 +146,11 @@ async def test_filters_compare_in_total_order(messages: Database) -> None:
 )
 async def test_filter_type_errors_are_eval_errors(messages: Database, expr) -> None:
     with pytest.raises(BadRequest) as e:
-        await messages.begin().query(scan("messages", "asc", where({"$eq": [expr, lit(True)]}))).collect()
+        await (
+            messages.begin()
+            .query(scan("messages", "asc", where({"$eq": [expr, lit(True)]})))
+            .collect()
+        )
     assert e.value.code == "EvalError"
 
 
@@ -137,7 +164,9 @@ async def test_int64_overflow_and_division_by_zero(db: Database) -> None:
     await insert(db, "t", {"n": Int64(2**63 - 1)})
     for expr in ({"$add": [field("n"), lit(Int64(1))]}, {"$div": [field("n"), lit(Int64(0))]}):
         with pytest.raises(BadRequest) as e:
-            await db.begin().query(scan("t", "asc", where({"$eq": [expr, lit(Int64(0))]}))).collect()
+            await (
+                db.begin().query(scan("t", "asc", where({"$eq": [expr, lit(Int64(0))]}))).collect()
+            )
         assert e.value.code == "EvalError"
 
 
@@ -154,10 +183,15 @@ async def test_queries_see_the_transactions_own_writes_in_index_order(messages: 
     await tx.insert("messages", {"channel": "a", "author": "zed", "n": 2.5})
     first = (await tx.query(scan("messages")).collect())[0]
     await tx.delete(first["_id"])
-    await tx.patch((await tx.query(index("messages.by_n", [("Eq", "n", 5.0)])).collect())[0]["_id"], {"n": 0.0})
+    await tx.patch(
+        (await tx.query(index("messages.by_n", [("Eq", "n", 5.0)])).collect())[0]["_id"], {"n": 0.0}
+    )
     got = [d["n"] for d in await tx.query(index("messages.by_n", [("Gte", "n", 0.0)])).collect()]
     assert got == [0.0, 2.0, 2.5, 3.0, 4.0]
-    got = [d["n"] for d in await tx.query(index("messages.by_n", [("Gte", "n", 0.0)], "desc")).collect()]
+    got = [
+        d["n"]
+        for d in await tx.query(index("messages.by_n", [("Gte", "n", 0.0)], "desc")).collect()
+    ]
     assert got == [4.0, 3.0, 2.5, 2.0, 0.0]
 
 

@@ -29,7 +29,9 @@ async def test_new_index_is_backfilled_with_existing_documents(db: Database) -> 
         await tx.insert("users", {"age": float(i % 7), "name": f"u{i}"})
     await db.commit(tx)
     change = await apply_schema(db, schema({"users": {"indexes": {"by_age": ["age"]}}}))
-    assert [c.to_json() for c in change.added] == [{"name": "users.by_age", "type": "database", "fields": ["age"]}]
+    assert [c.to_json() for c in change.added] == [
+        {"name": "users.by_age", "type": "database", "fields": ["age"]}
+    ]
     got = await db.begin().query(index("users.by_age", [("Eq", "age", 3.0)])).collect()
     assert len(got) == len([i for i in range(1200) if i % 7 == 3])
     assert all(d["age"] == 3.0 for d in got)
@@ -61,7 +63,9 @@ async def test_existing_documents_that_violate_the_schema_fail_it_by_name(db: Da
     await insert(db, "messages", {"body": "ok"})
     bad = await insert(db, "messages", {"body": 5.0})
     with pytest.raises(BadRequest) as e:
-        await apply_schema(db, schema({"messages": {"indexes": {"by_body": ["body"]}, "doc": obj(body=STRING)}}))
+        await apply_schema(
+            db, schema({"messages": {"indexes": {"by_body": ["body"]}, "doc": obj(body=STRING)}})
+        )
     assert bad in e.value.message and "messages" in e.value.message
     # Nothing changed: no active schema, the new index is not queryable.
     assert db.catalog.schema("", "active") is None
@@ -107,7 +111,9 @@ async def test_replacing_the_schema_drops_removed_indexes(db: Database) -> None:
 
 async def test_schema_survives_reopen(open_db) -> None:
     db = await open_db()
-    await apply_schema(db, schema({"messages": {"indexes": {"by_body": ["body"]}, "doc": obj(body=STRING)}}))
+    await apply_schema(
+        db, schema({"messages": {"indexes": {"by_body": ["body"]}, "doc": obj(body=STRING)}})
+    )
     await db.close()
     db = await open_db()
     assert db.catalog.schema("", "active") is not None

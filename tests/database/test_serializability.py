@@ -45,7 +45,9 @@ class Outcome:
     read_only: bool = False
 
 
-def apply_op(state: dict[str, dict[str, float]], o: tuple, observed: list, tx_no: int, op_no: int) -> tuple:
+def apply_op(
+    state: dict[str, dict[str, float]], o: tuple, observed: list, tx_no: int, op_no: int
+) -> tuple:
     """Run one op against `state` (name → {k, v}); returns what it observed."""
     kind = o[0]
     total = sum((x for x in observed if isinstance(x, float)), 0.0)
@@ -72,7 +74,9 @@ def apply_op(state: dict[str, dict[str, float]], o: tuple, observed: list, tx_no
     return ("delete", "ok")
 
 
-async def run_in_db(db: Database, table: str, ids: dict[str, str], tx_no: int, ops: list, seed: int) -> Outcome:
+async def run_in_db(
+    db: Database, table: str, ids: dict[str, str], tx_no: int, ops: list, seed: int
+) -> Outcome:
     rng = random.Random(seed)
     out = Outcome()
     tx = db.begin()
@@ -143,7 +147,9 @@ async def check_history(db: Database, txs: list[list[tuple]], seed: int) -> None
     for _, _, n in committed:
         # Read-only transactions commit at their snapshot; they must fit there too.
         state, observed = replay(state, txs[n], n)
-        assert observed == outcomes[n].observed, f"transaction {n} is not serializable in commit order"
+        assert observed == outcomes[n].observed, (
+            f"transaction {n} is not serializable in commit order"
+        )
 
     final = await db.begin().query(index(f"{table}.by_k", [])).collect()
     assert sorted((d["name"], d["k"], d["v"]) for d in final) == sorted(
@@ -151,7 +157,9 @@ async def check_history(db: Database, txs: list[list[tuple]], seed: int) -> None
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(txs=transactions, seed=st.integers(0, 2**16))
 async def test_concurrent_transactions_are_serializable(db: Database, txs, seed) -> None:
     await check_history(db, txs, seed)

@@ -54,7 +54,11 @@ async def test_patch_merges_fields_and_undefined_removes_one(db: Database) -> No
     await tx.patch(id, {"a": 2.0, "b": UNDEFINED, "d": None})
     await db.commit(tx)
     doc = await db.begin().get(id)
-    assert {k: v for k, v in doc.items() if not k.startswith("_")} == {"a": 2.0, "c": True, "d": None}
+    assert {k: v for k, v in doc.items() if not k.startswith("_")} == {
+        "a": 2.0,
+        "c": True,
+        "d": None,
+    }
 
 
 async def test_replace_keeps_system_fields(db: Database) -> None:
@@ -108,7 +112,9 @@ async def test_patch_of_nonexistent_document_is_refused(db: Database) -> None:
     assert "nonexistent document ID" in e.value.message
 
 
-@pytest.mark.parametrize("bad", ["", "not-an-id", "j5700000000000000000000000001qv1", "J5700000000000000000000000001QV0"])
+@pytest.mark.parametrize(
+    "bad", ["", "not-an-id", "j5700000000000000000000000001qv1", "J5700000000000000000000000001QV0"]
+)
 async def test_invalid_ids_are_refused(db: Database, bad: str) -> None:
     await insert(db, "t", {"a": 1.0})
     with pytest.raises(BadRequest) as e:
@@ -145,7 +151,9 @@ async def test_user_functions_cannot_touch_system_tables(db: Database) -> None:
         ({"a": {"$bad": 1.0}}, None),
     ],
 )
-async def test_bad_field_names_are_refused_and_nothing_is_written(db: Database, value, code) -> None:
+async def test_bad_field_names_are_refused_and_nothing_is_written(
+    db: Database, value, code
+) -> None:
     tx = db.begin()
     with pytest.raises(BadRequest) as e:
         await tx.insert("t", value)

@@ -185,7 +185,10 @@ class Committer:
             if conflict is None:
                 conflict = next((e for e in pending if reads.touched_by(e.keys)), None)
             if conflict is not None:
-                rejected.append((req, _occ_error(conflict, db.latest_ts)))
+                key = reads.touched_by(conflict.keys) if isinstance(conflict, LogEntry) else None
+                if key is not None:
+                    db.hot_keys.mark(key)
+                rejected.append((req, _occ_error(conflict, db.latest_ts, key)))
                 continue
             try:
                 ts = self.next_ts()
@@ -232,7 +235,9 @@ class Committer:
                 req.future.set_exception(err)
 
 
-def _occ_error(conflict: LogEntry | bool, latest_ts: int) -> OccError:
+def _occ_error(
+    conflict: LogEntry | bool, latest_ts: int, key: tuple[bytes, bytes] | None
+) -> OccError:
     if conflict is True:
         return OccError(
             "The transaction took too long: its snapshot is older than the write log. Retry it.",
@@ -245,4 +250,5 @@ def _occ_error(conflict: LogEntry | bool, latest_ts: int) -> OccError:
         "transaction was being run.",
         table=table,
         conflict_ts=conflict.ts,
+        conflict_key=key,
     )

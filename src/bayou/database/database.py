@@ -26,6 +26,7 @@ from bayou.database.catalog import (
     TableInfo,
 )
 from bayou.database.committer import Committer
+from bayou.database.contention import HotKeys
 from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
 from bayou.database.transaction import Transaction
@@ -62,6 +63,7 @@ class Database:
             self.system_tables[t.name] = t
         self.system_table_names = frozenset(self.system_tables)
         self.write_log = write_log or WriteLog()
+        self.hot_keys = HotKeys()
         self.catalog = Catalog()
         self.latest_ts = 0
         self._catalogs: list[tuple[int, Catalog]] = []

@@ -1,19 +1,22 @@
 """Running a transaction function with optimistic-concurrency retries.
 
-Convex re-runs a conflicted mutation up to 4 times with 100 ms – 2 s backoff. Sleeping that
-long is what collapses its throughput under contention, so Bayou retries differently: the
-committer tells the loser which commit beat it; the retry waits only until that commit is
-published (usually already) and runs again on a snapshot that contains it, with a short
-jittered pause from the second retry on so that hot-spot writers spread out.
+Convex re-runs a conflicted mutation up to 4 times with 100 ms – 2 s backoff; sleeping
+like that is what collapses its throughput under contention. Bayou retries differently:
+
+- the committer says which commit and which key a loser lost on; the retry waits only
+  until that commit is published (usually it already is);
+- the key becomes "hot" and the retry takes its admission lock (`contention.py`), so
+  mutations over the same hot document run one after another instead of colliding again;
+- a transaction that is about to read a hot key it does not hold restarts immediately —
+  before its work is wasted — and takes the lock on the way back in.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bayou.database.contention import Admission, Key, RestartTransaction
 from bayou.database.database import Database
 from bayou.database.transaction import Transaction
 from bayou.errors import OccError
@@ -46,19 +49,32 @@ async def run_transaction(
     `fn` must be safe to re-run: everything it does outside the transaction happens once
     per attempt. An exception from `fn` discards the transaction and is not retried.
     """
-    attempt = 0
+    conflicts = 0
+    needed: set[Key] = set()
     while True:
-        tx = db.begin(namespace=namespace)
-        result = await fn(tx)
+        held = await db.hot_keys.acquire(needed) if needed else []
         try:
-            ts = await db.commit(tx)
-        except OccError as e:
-            attempt += 1
-            if attempt > retries:
-                raise occ_failure(e, attempt) from None
-            if e.conflict_ts is not None:
-                await db.wait_for_ts(e.conflict_ts, timeout=5)
-            if attempt > 1:
-                await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
-            continue
-        return result, ts
+            tx = db.begin(namespace=namespace)
+            tx.admission = Admission(db.hot_keys, held)
+            try:
+                result = await fn(tx)
+                if tx.restart_key is not None:  # user code caught the restart; restart anyway
+                    raise RestartTransaction(tx.restart_key)
+                ts = await db.commit(tx)
+            except RestartTransaction as restart:
+                if tx.restart_key is None or restart.key in needed:
+                    raise
+                needed.add(restart.key)
+                continue
+            except OccError as e:
+                conflicts += 1
+                if conflicts > retries:
+                    raise occ_failure(e, conflicts) from None
+                if e.conflict_key is not None:
+                    needed.add(e.conflict_key)
+                if e.conflict_ts is not None:
+                    await db.wait_for_ts(e.conflict_ts, timeout=5)
+                continue
+            return result, ts
+        finally:
+            db.hot_keys.release(held)

@@ -16,7 +16,7 @@ import orjson
 
 from bayou.errors import BadRequest
 from bayou.values import limits
-from bayou.values.validators import Validator
+from bayou.values.validators import Validator, document_validator_from_json
 
 MAX_INDEXES_PER_TABLE = 32
 MAX_INDEX_FIELDS = 16
@@ -107,7 +107,7 @@ def _parse_table(t: Any) -> TableSchema:
             f"Table {name!r} has more than {MAX_INDEXES_PER_TABLE} indexes", code="TooManyIndexes"
         )
     doc_type_json = t.get("documentType")
-    doc_type = None if doc_type_json is None else Validator.from_json(doc_type_json)
+    doc_type = None if doc_type_json is None else document_validator_from_json(doc_type_json)
     return TableSchema(name, indexes, search, vector, doc_type)
 
 

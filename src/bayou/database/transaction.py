@@ -27,6 +27,7 @@ from bayou.database.catalog import (
     SystemTable,
     TableInfo,
 )
+from bayou.database.contention import Admission, RestartTransaction
 from bayou.database.document import Doc, Write
 from bayou.database.index_key import document_key
 from bayou.database.query import QueryPlan
@@ -71,6 +72,9 @@ class Transaction:
         self._streams: list[QueryStream] = []
         self._table_reads: set[tuple[str, str]] = set()
         self._schema_read = False
+        # Set by the retry loop: which hot keys this attempt holds (None: no admission).
+        self.admission: Admission | None = None
+        self.restart_key: tuple[bytes, bytes] | None = None
         # `_creationTime` starts at the snapshot time and then only moves up (§1.1).
         self._creation_time = begin_ts / 1_000_000
 
@@ -91,6 +95,8 @@ class Transaction:
     async def get_doc(self, table: TableInfo, internal_id: bytes) -> Doc | None:
         """The document `(table, internal_id)` as this transaction sees it; records the read."""
         write = self.writes.get((table.id, internal_id))
+        if self.admission is not None:
+            self._admit((table.by_id.id, internal_id))
         self._count_range()
         self.reads.add_point(table.by_id.id, internal_id)
         if write is not None:
@@ -151,6 +157,13 @@ class Transaction:
             )
         return index
 
+    def _admit(self, key: tuple[bytes, bytes]) -> None:
+        admission = self.admission
+        assert admission is not None
+        if key not in admission.held and admission.hot.is_hot(key):
+            self.restart_key = key  # remembered even if user code swallows the exception
+            raise RestartTransaction(key)
+
     def count_read(self, table: TableInfo, doc: Doc) -> None:
         if table.is_system:
             return
@@ -196,7 +209,7 @@ class Transaction:
         doc_value["_id"] = info.document_id(internal_id)
         doc_value["_creationTime"] = self._next_creation_time()
         await self._check_document(info, doc_value)
-        self._count_range()
+        # The new id must stay unused; this read is bookkeeping, not a user "read".
         self.reads.add_point(info.by_id.id, internal_id)
         self._buffer(Write(info, internal_id, None, Doc(info, internal_id, doc_value)))
         return doc_value["_id"]

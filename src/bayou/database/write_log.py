@@ -66,7 +66,7 @@ class WriteLog:
 
     def first_conflict(
         self, read_set: ReadSet, after_ts: int, until: int | None = None
-    ) -> LogEntry | None | bool:
+    ) -> LogEntry | bool | None:
         """The first entry in `(after_ts, until]` that writes into `read_set`.
 
         Returns the entry, None when nothing overlaps, or True when the log no longer

@@ -1,0 +1,1 @@
+"""Bayou test suite."""
