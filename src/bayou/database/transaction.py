@@ -84,13 +84,17 @@ class Transaction:
         self, id: str, *, table: str | None = None, system: bool = False
     ) -> dict[str, Any] | None:
         """The document with this id, or None (also for ids of tables that do not exist)."""
-        if not isinstance(id, str):
-            raise BadRequest(f"Expected an id string, got {type(id).__name__}", code="InvalidId")
+        doc = await self.get_document(id, table=table, system=system)
+        return None if doc is None else doc.value
+
+    async def get_document(
+        self, id: str, *, table: str | None = None, system: bool = False
+    ) -> Doc | None:
+        """Like `get`, with the document's JSON text at hand (`Doc.json`)."""
         resolved = self._resolve_id(id, table, system, must_exist=False)
         if resolved is None:
             return None
-        doc = await self.get_doc(*resolved)
-        return None if doc is None else doc.value
+        return await self.get_doc(*resolved)
 
     async def get_doc(self, table: TableInfo, internal_id: bytes) -> Doc | None:
         """The document `(table, internal_id)` as this transaction sees it; records the read."""
@@ -305,6 +309,15 @@ class Transaction:
         value = self._creation_time
         self._creation_time = math.nextafter(value, math.inf)
         return value
+
+    def savepoint(self) -> tuple:
+        """The write state now, to roll back to if a nested mutation fails."""
+        return (dict(self.writes), self.catalog, self.documents_written, self.bytes_written, self.metadata_written)
+
+    def rollback_to(self, savepoint: tuple) -> None:
+        """Undo the writes made since `savepoint` (reads stay: they did happen)."""
+        writes, self.catalog, self.documents_written, self.bytes_written, self.metadata_written = savepoint
+        self.writes = dict(writes)
 
     # -- tables, ids, schema ---------------------------------------------------------
 

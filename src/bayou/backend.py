@@ -1,0 +1,144 @@
+"""The composition root: owns and starts the parts, wires them together; no logic of its own.
+
+Backend(settings) → credentials → persistence → Database → runtimes → FunctionRunner
+                  → the deployed code and environment variables (in-memory snapshots)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bayou.auth.admin_key import AdminIdentity, check_admin_key
+from bayou.auth.credentials import InstanceCredentials, load_or_create
+from bayou.auth.keys import derive_key
+from bayou.config import Settings
+from bayou.database.database import Database
+from bayou.database.retry import run_transaction
+from bayou.database.transaction import Transaction
+from bayou.model import deployment as deployment_model
+from bayou.model import env_vars
+from bayou.model.deployment import Deployment
+from bayou.model.system_tables import SYSTEM_TABLES
+from bayou.persistence import open_persistence
+from bayou.runner.function_runner import FunctionRunner, Limits
+from bayou.runner.logs import FunctionLogs
+from bayou.runtimes.base import Runtime
+
+log = logging.getLogger("bayou")
+
+RuntimeFactory = Callable[[Settings], dict[str, Runtime]]
+
+
+def default_runtimes(settings: Settings) -> dict[str, Runtime]:
+    runtimes: dict[str, Runtime] = {}
+    try:
+        from bayou.runtimes.js import JsRuntime
+
+        runtimes["js"] = JsRuntime()
+    except ImportError:
+        log.warning("the JavaScript runtime is not available")
+    try:
+        from bayou.runtimes.python import PythonRuntime
+
+        runtimes["python"] = PythonRuntime()
+    except ImportError:
+        log.warning("the Python runtime is not available")
+    return runtimes
+
+
+class Backend:
+    """One running deployment. `await start()`, use, `await stop()`; may run twice in a test."""
+
+    def __init__(self, settings: Settings, *, runtimes: RuntimeFactory = default_runtimes) -> None:
+        self.settings = settings
+        self._runtime_factory = runtimes
+        self.credentials: InstanceCredentials | None = None
+        self.db: Database | None = None
+        self.runtimes: dict[str, Runtime] = {}
+        self.runner: FunctionRunner | None = None
+        self.logs = FunctionLogs()
+        self.deployment = Deployment()
+        self.environment: dict[str, str] = {}
+        self.started = False
+
+    async def start(self) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        self.credentials = load_or_create(
+            s.data_dir, name=s.instance_name, secret_hex=s.instance_secret
+        )
+        persistence = open_persistence(
+            data_dir=s.data_dir,
+            postgres_url=s.postgres_url,
+            instance_name=self.credentials.name,
+            require_ssl=not s.do_not_require_ssl,
+        )
+        self.db = await Database.open(
+            persistence,
+            cursor_key=derive_key(self.credentials.secret, "cursor", 32),
+            system_tables=SYSTEM_TABLES,
+        )
+        tx = self.db.begin(read_only=True)
+        self.deployment = await deployment_model.load(tx)
+        self.environment = await env_vars.load(tx)
+        self.runtimes = self._runtime_factory(s)
+        for runtime in self.runtimes.values():
+            await runtime.start()
+        self.runner = FunctionRunner(
+            self.db,
+            self.runtimes,
+            deployment=lambda: self.deployment,
+            environment=lambda: self.environment,
+            logs=self.logs,
+            limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
+        )
+        self.started = True
+
+    async def stop(self) -> None:
+        for runtime in self.runtimes.values():
+            try:
+                await runtime.close()
+            except Exception:  # shutting down: report, keep closing the rest
+                log.exception("closing a runtime failed")
+        if self.db is not None:
+            await self.db.close()
+        self.started = False
+
+    # -- what the API layers ask of the backend -----------------------------------------
+
+    @property
+    def instance_name(self) -> str:
+        assert self.credentials is not None
+        return self.credentials.name
+
+    def check_admin_key(self, key: str) -> AdminIdentity:
+        assert self.credentials is not None
+        return check_admin_key(
+            key, self.credentials.name, [self.credentials.secret], data_dir=self.settings.data_dir
+        )
+
+    async def update_environment(self, changes: list[tuple[str, str | None]]) -> dict[str, str]:
+        """Apply env-var changes in one commit and switch the in-memory snapshot."""
+        assert self.db is not None
+
+        async def apply(tx: Transaction) -> dict[str, str]:
+            return await env_vars.apply_changes(tx, changes)
+
+        result, _ = await run_transaction(self.db, apply)
+        self.environment = result
+        return result
+
+    def activate(self, deployment: Deployment) -> None:
+        """Switch new calls to a freshly committed deployment (calls in flight keep theirs)."""
+        self.deployment = deployment
+
+    def status(self) -> dict[str, Any]:
+        db = self.db
+        return {
+            "instance": self.credentials.name if self.credentials else None,
+            "database": db.persistence.description if db else None,
+            "latestTs": db.latest_ts if db else None,
+            "deployment": self.deployment.version,
+        }

@@ -1,0 +1,350 @@
+"""The push pipeline behind `npx convex deploy` / `dev` (deploy2 protocol, js-compat.md §1).
+
+    start_push      assemble modules (changed ones sent, unchanged ones from `_modules` by
+                    hash), load and analyze them in the runtime, start the schema change
+                    (pending schema, index backfill, validation). Nothing visible changes:
+                    `npx convex codegen` calls only this.
+    wait_for_schema report backfill and validation progress (long poll)
+    finish_push     in ONE commit: modules, deployment config, schema activation, indexes;
+                    then new calls use the new code while calls in flight finish on the old.
+
+A push that fails — bad schema, documents that violate it, a module that throws at
+import — changes nothing and says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from bayou.database.retry import run_transaction
+from bayou.database.schema import DatabaseSchema
+from bayou.database.schema_change import SchemaChange, finish_schema_change, start_schema_change
+from bayou.database.transaction import Transaction
+from bayou.errors import BadRequest, BayouError
+from bayou.model import deployment as deployment_model
+from bayou.model import modules as modules_model
+from bayou.model.deployment import Deployment
+from bayou.model.modules import Module
+from bayou.runtimes.base import RuntimeModule
+
+if TYPE_CHECKING:
+    from bayou.backend import Backend
+
+PENDING_TTL_S = 3600
+
+
+@dataclass
+class PendingPush:
+    id: str
+    modules: list[Module]
+    deployment: Deployment
+    schema: DatabaseSchema | None
+    change: SchemaChange | None
+    created: float = field(default_factory=time.monotonic)
+
+
+class PushPipeline:
+    """Pending pushes between start_push and finish_push, for one backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._pending: dict[str, PendingPush] = {}
+        self._lock = asyncio.Lock()  # one finish at a time
+
+    # -- get_config_hashes -------------------------------------------------------------
+
+    def config_hashes(self) -> dict[str, Any]:
+        d = self.backend.deployment
+        return {
+            "config": {"functions": "convex/", "authInfo": list(d.auth_providers)},
+            "moduleHashes": [
+                {"path": m.path, "hash": m.hash, "environment": m.environment} for m in d.modules
+            ],
+            "udfServerVersion": d.udf_server_version,
+            "nodeVersion": d.node_version,
+        }
+
+    # -- start_push ----------------------------------------------------------------------
+
+    async def start_push(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._expire()
+        app = request.get("appDefinition")
+        if not isinstance(app, dict):
+            raise BadRequest("start_push needs an `appDefinition`", code="InvalidPush")
+        if request.get("componentDefinitions"):
+            raise BadRequest(
+                "This app uses components (convex.config.ts with app.use(...)); Bayou does not "
+                "support components yet.",
+                code="ComponentsNotSupported",
+            )
+        modules = self._assemble(app)
+        # schema.js and convex.config.js are modules like the others: analysis evaluates them.
+        for extra in (app.get("schema"), app.get("definition")):
+            if extra:
+                module = Module.from_push(extra)
+                modules = [m for m in modules if m.path != module.path] + [module]
+        backend = self.backend
+        language = "python" if any(m.environment == "python" for m in modules) else "js"
+        runtime = backend.runtimes.get(language)
+        if runtime is None:
+            raise BadRequest(f"No {language} runtime is available", code="InternalServerError")
+        version = modules_model.version_of(modules)
+        await runtime.load(
+            version, [RuntimeModule(m.path, m.source, m.source_map, m.environment) for m in modules]
+        )
+        try:
+            analysis = await runtime.analyze(version)
+        except BayouError:
+            raise
+        except Exception as e:  # the runtime reports user errors as exceptions with messages
+            raise BadRequest(str(e), code="ModuleAnalysisFailed") from None
+        schema_json = analysis.get("schema")
+        schema = DatabaseSchema.from_json(schema_json) if schema_json is not None else None
+        deployment = Deployment.build(
+            modules,
+            dict(analysis.get("modules") or {}),
+            language=language,
+            auth_providers=_auth_providers(analysis.get("authConfig")),
+            udf_server_version=app.get("udfServerVersion"),
+            node_version=request.get("nodeVersion"),
+            pushed_at_ms=time.time() * 1000,
+        )
+        # Calls to the new deployment find its modules already loaded in the runtime.
+        backend.runner.mark_loaded(language, deployment.version)  # type: ignore[union-attr]
+        change = None
+        dry = bool(request.get("dryRun")) or bool(request.get("forCodegen"))
+        if schema is not None and not dry:
+            change = await start_schema_change(backend.db, schema.source)  # type: ignore[arg-type]
+        push = PendingPush(secrets.token_hex(12), modules, deployment, schema, change)
+        self._pending[push.id] = push
+        return self._start_response(push, analysis, app)
+
+    def _assemble(self, app: dict[str, Any]) -> list[Module]:
+        changed = [Module.from_push(m) for m in app.get("changedModules") or []]
+        stored = {(m.path, m.hash): m for m in self.backend.deployment.modules}
+        out = {m.path: m for m in changed}
+        for ref in app.get("unchangedModuleHashes") or []:
+            key = (ref.get("path"), ref.get("sha256"))
+            module = stored.get(key)
+            if module is None:
+                raise BadRequest(
+                    f"Module {key[0]} (sha256 {key[1]}) is not stored on this deployment: push "
+                    "again (or with --push-all-modules).",
+                    code="ModuleNotFound",
+                )
+            out[module.path] = module
+        return sorted(out.values(), key=lambda m: m.path)
+
+    def _start_response(
+        self, push: PendingPush, analysis: dict[str, Any], app: dict[str, Any]
+    ) -> dict[str, Any]:
+        d = push.deployment
+        index_diff = (
+            push.change.index_diff()
+            if push.change
+            else {"added_indexes": [], "removed_indexes": []}
+        )
+        return {
+            "environmentVariables": {},
+            "externalDepsId": None,
+            "componentDefinitionPackages": {},
+            "appAuth": list(d.auth_providers),
+            "analysis": {
+                "": {
+                    "definition": {
+                        "path": "",
+                        "definitionType": {"type": "app"},
+                        "childComponents": [],
+                        "httpMounts": {},
+                        "exports": {"type": "branch", "branch": []},
+                    },
+                    "schema": push.schema.source if push.schema else None,
+                    "functions": {
+                        path: {
+                            "functions": info.get("functions") or [],
+                            "httpRoutes": info.get("httpRoutes"),
+                            "cronSpecs": info.get("cronSpecs"),
+                            "sourceMapped": info.get("sourceMapped"),
+                        }
+                        for path, info in d.analysis.items()
+                    },
+                    "udfConfig": {
+                        "serverVersion": app.get("udfServerVersion") or "1.0.0",
+                        "importPhaseRngSeed": _seed(d.version),
+                        "importPhaseUnixTimestamp": {"secs": int(time.time()), "nanos": 0},
+                    },
+                }
+            },
+            "app": {
+                "definitionPath": "",
+                "componentPath": "",
+                "args": {},
+                "childComponents": {},
+                "httpRoutes": {"httpModuleRoutes": None, "mounts": []},
+                "exports": {},
+            },
+            "schemaChange": {
+                "allocatedComponentIds": {},
+                "schemaIds": {"": push.id},
+                "indexDiffs": {"": index_diff},
+            },
+            "bayouPushId": push.id,
+        }
+
+    # -- wait_for_schema -----------------------------------------------------------------
+
+    async def wait_for_schema(self, request: dict[str, Any]) -> dict[str, Any]:
+        push = self._push_of(request.get("schemaChange") or {})
+        if push is None:
+            return {"type": "raceDetected"}
+        change = push.change
+        if change is None:
+            return {"type": "complete"}
+        timeout = min(float(request.get("timeoutMs") or 10_000), 60_000) / 1000
+        finished = await change.wait(timeout)
+        if finished and change.error is not None:
+            return {
+                "type": "failed",
+                "error": change.error,
+                "componentPath": "",
+                "tableName": change.table_name,
+            }
+        if finished:
+            return {"type": "complete"}
+        return {
+            "type": "inProgress",
+            "components": {
+                "": {
+                    "schemaValidationComplete": change.validation_complete,
+                    "indexesComplete": change.indexes_done,
+                    "indexesTotal": change.indexes_total,
+                }
+            },
+        }
+
+    def _push_of(self, schema_change: dict[str, Any]) -> PendingPush | None:
+        ids = schema_change.get("schemaIds") or {}
+        push_id = ids.get("") if isinstance(ids, dict) else None
+        return self._pending.get(push_id) if isinstance(push_id, str) else None
+
+    # -- finish_push ---------------------------------------------------------------------
+
+    async def finish_push(self, request: dict[str, Any]) -> dict[str, Any]:
+        start = request.get("startPush") or {}
+        push = self._pending.get(start.get("bayouPushId") or "") or self._push_of(
+            start.get("schemaChange") or {}
+        )
+        if push is None:
+            raise BadRequest(
+                "This push is unknown to the server (it restarted, or the push expired). Push again.",
+                code="RaceDetected",
+            )
+        backend = self.backend
+        previous = backend.deployment
+        if push.change is not None:
+            await push.change.wait()
+            if push.change.error is not None:
+                raise BadRequest(push.change.error, code="SchemaValidationFailed")
+        dry = bool(request.get("dryRun"))
+        async with self._lock:
+            if not dry:
+                added, removed = await self._commit(push)
+                backend.activate(push.deployment)
+            else:
+                old = {m.path for m in previous.modules}
+                new = {m.path for m in push.modules}
+                added, removed = sorted(new - old), sorted(old - new)
+            self._pending.pop(push.id, None)
+        return self._diff(previous, push, added, removed)
+
+    async def _commit(self, push: PendingPush) -> tuple[list[str], list[str]]:
+        async def write(tx: Transaction) -> tuple[list[str], list[str]]:
+            diff = await modules_model.replace_all(tx, push.modules)
+            await deployment_model.save(tx, push.deployment)
+            if push.change is not None:
+                await finish_schema_change(tx, push.change)
+            return diff
+
+        (added, removed), _ = await run_transaction(self.backend.db, write)  # type: ignore[arg-type]
+        return added, removed
+
+    def _diff(
+        self, previous: Deployment, push: PendingPush, added: list[str], removed: list[str]
+    ) -> dict[str, Any]:
+        old_crons = _crons(previous)
+        new_crons = _crons(push.deployment)
+        index_diff = (
+            push.change.index_diff()
+            if push.change
+            else {"added_indexes": [], "removed_indexes": []}
+        )
+        old_auth = [orjson.dumps(p, option=orjson.OPT_SORT_KEYS) for p in previous.auth_providers]
+        new_auth = [
+            orjson.dumps(p, option=orjson.OPT_SORT_KEYS) for p in push.deployment.auth_providers
+        ]
+        return {
+            "authDiff": {
+                "added": [orjson.loads(p) for p in new_auth if p not in old_auth],
+                "removed": [orjson.loads(p) for p in old_auth if p not in new_auth],
+            },
+            "definitionDiffs": {},
+            "componentDiffs": {
+                "": {
+                    "diffType": {"type": "modify" if previous.modules else "create"},
+                    "moduleDiff": {"added": added, "removed": removed},
+                    "udfConfigDiff": None,
+                    "cronDiff": {
+                        "added": sorted(set(new_crons) - set(old_crons)),
+                        "updated": sorted(
+                            k
+                            for k in set(new_crons) & set(old_crons)
+                            if new_crons[k] != old_crons[k]
+                        ),
+                        "deleted": sorted(set(old_crons) - set(new_crons)),
+                    },
+                    "indexDiff": index_diff,
+                    "schemaDiff": None
+                    if push.schema is None
+                    else {
+                        "previous_schema": None,
+                        "next_schema": orjson.dumps(push.schema.source).decode(),
+                    },
+                }
+            },
+        }
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for push_id, push in list(self._pending.items()):
+            if now - push.created > PENDING_TTL_S:
+                if push.change is not None:
+                    push.change.cancel()
+                del self._pending[push_id]
+
+
+def _auth_providers(config: Any) -> list[dict[str, Any]]:
+    if not config:
+        return []
+    providers = config.get("providers") if isinstance(config, dict) else None
+    if not isinstance(providers, list):
+        raise BadRequest(
+            "auth.config must export an object with a `providers` list", code="InvalidAuthConfig"
+        )
+    return providers
+
+
+def _crons(deployment: Deployment) -> dict[str, Any]:
+    info = deployment.analysis.get("crons.js") or deployment.analysis.get("crons.py") or {}
+    crons = info.get("crons") or info.get("cronSpecs") or {}
+    return crons if isinstance(crons, dict) else {}
+
+
+def _seed(version: str) -> list[int]:
+    return list(hashlib.sha256(version.encode()).digest())

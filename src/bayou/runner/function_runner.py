@@ -1,0 +1,435 @@
+"""The function runner: one call of a query, mutation or action, from request to result.
+
+It resolves the path against the deployment the call started with, checks visibility and
+the function's kind, validates arguments, runs the function in the deployment's runtime
+with a syscall handler over a transaction (queries: a read-only snapshot; mutations: a
+transaction retried on conflicts; actions: none, each `runQuery`/`runMutation` is its own),
+validates the result, and records the execution in the function log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from bayou.database.database import Database
+from bayou.database.read_set import ReadSet
+from bayou.database.retry import run_transaction
+from bayou.database.transaction import Transaction
+from bayou.errors import BadRequest, BayouError, ConvexError, ValidationError
+from bayou.model.deployment import Deployment, FunctionSpec
+from bayou.protocol.function_path import FunctionPath
+from bayou.runner.identity import ANONYMOUS, Identity
+from bayou.runner.logs import FunctionLogs, log_line_text
+from bayou.runtimes.base import Invocation, InvocationResult, Runtime, RuntimeModule
+from bayou.values import json as vjson
+from bayou.values.validators import check_args, check_returns
+
+Kind = Literal["query", "mutation", "action"]
+_KIND_NAMES = {
+    "query": "Query",
+    "mutation": "Mutation",
+    "action": "Action",
+    "httpAction": "HttpAction",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    query_timeout_s: float = 1.0
+    mutation_timeout_s: float = 1.0
+    action_timeout_s: float = 600.0
+
+
+@dataclass(slots=True)
+class CallRequest:
+    """What a client (HTTP, sync, CLI, scheduler, another function) asks to run."""
+
+    path: FunctionPath
+    args: Any  # decoded Convex value: the arguments object
+    kind: Kind | None = None  # None: any kind (`/api/function`)
+    identity: Identity = ANONYMOUS
+    request_id: str = ""
+    ts: int | None = None  # queries: read at this timestamp
+    journal: str | None = None  # queries: the end cursor of a reactive page
+    caller: str = "HttpApi"
+
+
+@dataclass(slots=True)
+class CallResult:
+    ok: bool
+    udf_type: str = "query"
+    value: Any = None
+    error_message: str | None = None  # without the request-id prefix
+    error_data: Any = None
+    has_error_data: bool = False
+    log_lines: list[dict[str, Any]] = field(default_factory=list)
+    ts: int | None = None  # queries: snapshot; mutations: commit timestamp
+    read_set: ReadSet | None = None
+    journal: str | None = None
+    request_id: str = ""
+
+    @property
+    def log_texts(self) -> list[str]:
+        return [log_line_text(line) for line in self.log_lines]
+
+    def client_error(self, *, redact: bool = False) -> str:
+        """The error message clients see: `[Request ID: …] Server Error` then details."""
+        head = f"[Request ID: {self.request_id}] Server Error"
+        if redact and not self.has_error_data:
+            return head
+        return f"{head}\n{self.error_message}"
+
+
+class FunctionFailed(Exception):
+    """Carries a failed result out of a transaction so that the transaction is discarded."""
+
+    def __init__(self, result: InvocationResult) -> None:
+        super().__init__(result.error_message)
+        self.result = result
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What one running function knows about itself, for its syscalls."""
+
+    runner: FunctionRunner
+    deployment: Deployment
+    spec: FunctionSpec | None
+    identity: Identity
+    request_id: str
+    journal: str | None = None
+    depth: int = 0
+
+
+class FunctionRunner:
+    """Runs functions; owned by the backend, shared by every API surface."""
+
+    def __init__(
+        self,
+        db: Database,
+        runtimes: dict[str, Runtime],
+        *,
+        deployment: Callable[[], Deployment],
+        environment: Callable[[], dict[str, str]],
+        logs: FunctionLogs | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.db = db
+        self.runtimes = runtimes
+        self.deployment = deployment
+        self.environment = environment
+        self.logs = logs or FunctionLogs()
+        self.limits = limits or Limits()
+        self._loaded: set[tuple[str, str]] = set()
+        self._loading: dict[tuple[str, str], asyncio.Lock] = {}
+
+    # -- entry points ------------------------------------------------------------------
+
+    async def call(self, req: CallRequest) -> CallResult:
+        """Run one function call; function errors come back as a failed CallResult."""
+        deployment = self.deployment()
+        request_id = req.request_id or secrets.token_hex(8)
+        started = time.time()
+        try:
+            spec = self._resolve(deployment, req)
+            args = self._check_args(spec, req.args)
+            ctx = CallContext(self, deployment, spec, req.identity, request_id, req.journal)
+            if spec.udf_type == "query":
+                result = await self._run_query(ctx, spec, args, req.ts)
+            elif spec.udf_type == "mutation":
+                if req.identity.read_only:
+                    raise BadRequest("A read-only admin key cannot run mutations", code="Forbidden")
+                result = await self._run_mutation(ctx, spec, args)
+            else:
+                if req.identity.read_only:
+                    raise BadRequest("A read-only admin key cannot run actions", code="Forbidden")
+                result = await self._run_action(ctx, spec, args)
+        except BayouError as e:
+            result = CallResult(ok=False, udf_type=req.kind or "query", error_message=e.message)
+            data = getattr(e, "data", None)  # e.g. InvalidCursor's pagination marker
+            if data is not None:
+                result.error_data, result.has_error_data = data, True
+        result.request_id = request_id
+        self._record(req, result, started)
+        return result
+
+    def _resolve(self, deployment: Deployment, req: CallRequest) -> FunctionSpec:
+        spec = deployment.function(req.path)
+        if spec is None or (spec.visibility == "internal" and not req.identity.may_call_internal):
+            raise BadRequest(
+                f"Could not find public function for '{req.path}'.", code="FunctionNotFound"
+            )
+        if spec.udf_type == "httpAction":
+            raise BadRequest(
+                f"'{req.path}' is an HTTP action: call it over HTTP.", code="FunctionNotFound"
+            )
+        if req.kind is not None and spec.udf_type != req.kind:
+            raise BadRequest(
+                f"Trying to execute {req.path.canonical} as {_KIND_NAMES[req.kind]}, but it is "
+                f"defined as {spec.udf_type_name}.",
+                code="WrongFunctionType",
+            )
+        return spec
+
+    def _check_args(self, spec: FunctionSpec, args: Any) -> Any:
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise BadRequest(
+                f"ArgumentValidationError: Arguments of {spec.path} must be an object, got "
+                f"{vjson.dumps(args).decode()[:200]}",
+                code="ArgumentValidationError",
+            )
+        if spec.args is not None:
+            catalog = self.db.catalog
+
+            def id_table(id: str) -> str | None:
+                table = catalog.table_for_id(id)
+                return table.name if table else None
+
+            check_args(spec.args, args, id_table=id_table)
+        return args
+
+    # -- the three kinds -------------------------------------------------------------
+
+    async def _run_query(
+        self, ctx: CallContext, spec: FunctionSpec, args: Any, ts: int | None
+    ) -> CallResult:
+        tx = self.db.begin(read_only=True, ts=ts)
+        from bayou.runner.transaction_syscalls import TransactionSyscalls
+
+        syscalls = TransactionSyscalls(ctx, tx)
+        out = await self.invoke(ctx, spec, "query", args, syscalls, self.limits.query_timeout_s)
+        result = self._result(spec, out, tx)
+        result.ts = tx.begin_ts
+        result.read_set = tx.finalize_reads()
+        result.journal = syscalls.journal_out
+        return result
+
+    async def _run_mutation(self, ctx: CallContext, spec: FunctionSpec, args: Any) -> CallResult:
+        from bayou.runner.transaction_syscalls import TransactionSyscalls
+
+        async def attempt(tx: Transaction) -> InvocationResult:
+            syscalls = TransactionSyscalls(ctx, tx)
+            out = await self.invoke(
+                ctx, spec, "mutation", args, syscalls, self.limits.mutation_timeout_s
+            )
+            if not out.ok:
+                raise FunctionFailed(out)
+            self._check_returns(spec, out, tx)
+            return out
+
+        try:
+            out, ts = await run_transaction(self.db, attempt)
+        except FunctionFailed as failed:
+            return self._result(spec, failed.result, None)
+        result = self._result(spec, out, None)
+        result.ts = ts
+        return result
+
+    async def _run_action(self, ctx: CallContext, spec: FunctionSpec, args: Any) -> CallResult:
+        from bayou.runner.action_syscalls import ActionSyscalls
+
+        out = await self.invoke(
+            ctx, spec, "action", args, ActionSyscalls(ctx), self.limits.action_timeout_s
+        )
+        return self._result(spec, out, None)
+
+    def _result(
+        self, spec: FunctionSpec, out: InvocationResult, tx: Transaction | None
+    ) -> CallResult:
+        result = CallResult(ok=out.ok, udf_type=spec.udf_type, log_lines=out.log_lines)
+        if out.ok:
+            result.value = vjson.loads(out.value_json or "null")
+            if tx is not None:
+                try:
+                    self._check_returns(spec, out, tx, value=result.value)
+                except ValidationError as e:
+                    return CallResult(
+                        False, spec.udf_type, error_message=e.message, log_lines=out.log_lines
+                    )
+        else:
+            result.error_message = out.error_message
+            if out.error_data_json is not None:
+                result.error_data = vjson.loads(out.error_data_json)
+                result.has_error_data = True
+        return result
+
+    def _check_returns(
+        self, spec: FunctionSpec, out: InvocationResult, tx: Transaction, value: Any = None
+    ) -> None:
+        if spec.returns is None:
+            return
+        if value is None:
+            value = vjson.loads(out.value_json or "null")
+        check_returns(spec.returns, value, id_table=tx.id_table)
+
+    # -- invoking a runtime -----------------------------------------------------------
+
+    async def invoke(
+        self,
+        ctx: CallContext,
+        spec: FunctionSpec,
+        kind: Kind,
+        args: Any,
+        syscalls: Any,
+        timeout_s: float,
+    ) -> InvocationResult:
+        deployment = ctx.deployment
+        runtime = self.runtimes.get(deployment.language)
+        if runtime is None:
+            raise BadRequest(
+                f"No {deployment.language} runtime is available", code="InternalServerError"
+            )
+        await self.ensure_loaded(deployment)
+        catalog = self.db.catalog
+        call = Invocation(
+            version=deployment.version,
+            udf_type=kind,
+            path=spec.path.canonical,
+            args_json="[" + vjson.dumps(args).decode() + "]",
+            env=self.environment(),
+            seed=random.getrandbits(63),
+            now_ms=time.time() * 1000,
+            table_numbers={t.name: t.number for t in catalog.tables() if not t.is_system},
+            request_id=ctx.request_id,
+            timeout_s=timeout_s,
+        )
+        return await runtime.invoke(call, syscalls)
+
+    async def ensure_loaded(self, deployment: Deployment) -> None:
+        """Load a deployment's modules into its runtime once (after a restart, lazily)."""
+        key = (deployment.language, deployment.version)
+        if key in self._loaded:
+            return
+        lock = self._loading.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key in self._loaded:
+                return
+            modules = [
+                RuntimeModule(m.path, m.source, m.source_map, m.environment)
+                for m in deployment.modules
+            ]
+            await self.runtimes[deployment.language].load(deployment.version, modules)
+            self._loaded.add(key)
+
+    def mark_loaded(self, language: str, version: str) -> None:
+        """The deploy pipeline loaded (and analyzed) this version already."""
+        self._loaded.add((language, version))
+
+    # -- nested calls -----------------------------------------------------------------
+
+    async def run_nested(self, parent: CallContext, tx: Transaction, kind: str, args: dict) -> Any:
+        """`ctx.runQuery` / `ctx.runMutation` inside a query or mutation: the same transaction."""
+        path = reference_path(args)
+        if parent.depth >= 8:
+            raise BadRequest("Functions are nested more than 8 deep", code="TooDeepNesting")
+        want: Kind = "mutation" if kind == "mutation" else "query"
+        req = CallRequest(
+            path, vjson.from_json(args.get("args") or {}), want, parent.identity, parent.request_id
+        )
+        spec = self._resolve(
+            parent.deployment, CallRequest(path, None, want, _internal(parent.identity))
+        )
+        call_args = self._check_args(spec, req.args)
+        ctx = CallContext(
+            self,
+            parent.deployment,
+            spec,
+            parent.identity,
+            parent.request_id,
+            None,
+            parent.depth + 1,
+        )
+        from bayou.runner.transaction_syscalls import TransactionSyscalls
+
+        savepoint = tx.savepoint()
+        out = await self.invoke(
+            ctx, spec, want, call_args, TransactionSyscalls(ctx, tx), self.limits.mutation_timeout_s
+        )
+        if not out.ok:
+            tx.rollback_to(savepoint)  # a failed runMutation undoes only its own writes
+            raise NestedCallFailed(out)
+        self._check_returns(spec, out, tx)
+        return orjson.Fragment(out.value_json or "null")
+
+    async def shared_syscall(self, ctx: CallContext, op: str, args: Any) -> Any:
+        """Syscalls every kind of function has."""
+        if op == "1.0/getUserIdentity":
+            return ctx.identity.user
+        if op == "1.0/getFunctionMetadata":
+            return {"name": str(ctx.spec.path) if ctx.spec else None, "componentPath": ""}
+        if op == "1.0/getDeploymentMetadata":
+            return {"name": "self-hosted", "region": None, "class": "self-hosted"}
+        raise BadRequest(
+            f"{op} is not supported by this version of Bayou yet", code="UnsupportedSyscall"
+        )
+
+    # -- logs --------------------------------------------------------------------------
+
+    def _record(self, req: CallRequest, result: CallResult, started: float) -> None:
+        now = time.time()
+        self.logs.append(
+            {
+                "kind": "Completion",
+                "udfType": _KIND_NAMES.get(result.udf_type, "Query"),
+                "identifier": str(req.path),
+                "componentPath": None,
+                "logLines": result.log_lines,
+                "timestamp": now,
+                "cachedResult": False,
+                "caller": req.caller,
+                "executionTime": now - started,
+                "success": {"value": None} if result.ok else None,
+                "error": None if result.ok else result.error_message,
+                "requestId": result.request_id,
+                "executionId": secrets.token_hex(8),
+                "usageStats": {
+                    "databaseReadBytes": 0,
+                    "databaseWriteBytes": 0,
+                    "databaseReadDocuments": 0,
+                    "storageReadBytes": 0,
+                    "storageWriteBytes": 0,
+                    "vectorIndexReadBytes": 0,
+                    "vectorIndexWriteBytes": 0,
+                    "memoryUsedMb": 0,
+                },
+                "identityType": req.identity.type_name,
+                "environment": "isolate",
+            }
+        )
+
+
+class NestedCallFailed(ConvexError):
+    """A nested call's failure, re-raised in the caller as the runtime's own error."""
+
+    def __init__(self, result: InvocationResult) -> None:
+        data = vjson.loads(result.error_data_json) if result.error_data_json else None
+        super().__init__(data)
+        self.result = result
+
+    def __str__(self) -> str:
+        return self.result.error_message or "Nested function call failed"
+
+
+def reference_path(args: dict[str, Any]) -> FunctionPath:
+    """The function a `{name|reference|functionHandle}` syscall argument names."""
+    name = args.get("name") or args.get("reference") or args.get("functionHandle")
+    if not isinstance(name, str):
+        raise BadRequest("A function reference needs a `name`", code="InvalidSyscall")
+    return FunctionPath.parse(name)
+
+
+def _internal(identity: Identity) -> Identity:
+    """Functions may call internal functions whoever their caller is."""
+    return (
+        Identity(kind="system", user=identity.user) if not identity.may_call_internal else identity
+    )

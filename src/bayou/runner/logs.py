@@ -1,0 +1,55 @@
+"""Function execution logs: log lines as clients see them, and the in-memory log stream
+that `npx convex logs` long-polls (`/api/stream_function_logs`, ops-surface.md §3.4)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Any
+
+MAX_ENTRIES = 1000
+
+
+def log_line_text(line: dict[str, Any]) -> str:
+    """`[LOG] 'hello' 42`: the string form clients print."""
+    text = " ".join(str(m) for m in line.get("messages") or [])
+    if line.get("isTruncated"):
+        text += " (truncated)"
+    return f"[{line.get('level', 'LOG')}] {text}"
+
+
+class FunctionLogs:
+    """A ring buffer of execution entries, newest last, with long-polling readers."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
+        self._changed = asyncio.Event()
+        self._last_ts = 0.0
+
+    def _timestamp(self) -> float:
+        # Cursors are timestamps (ms); keep them strictly increasing so none is skipped.
+        now = time.time() * 1000
+        self._last_ts = now if now > self._last_ts else self._last_ts + 0.001
+        return self._last_ts
+
+    def append(self, entry: dict[str, Any]) -> None:
+        entry["_cursor"] = self._timestamp()
+        self._entries.append(entry)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def since(self, cursor: float) -> list[dict[str, Any]]:
+        return [e for e in self._entries if e["_cursor"] > cursor]
+
+    async def wait_since(self, cursor: float, timeout: float) -> tuple[list[dict[str, Any]], float]:
+        """Entries newer than `cursor` (waiting up to `timeout` for one) and the new cursor."""
+        entries = self.since(cursor)
+        if not entries:
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except TimeoutError:
+                return [], cursor
+            entries = self.since(cursor)
+        new_cursor = entries[-1]["_cursor"] if entries else cursor
+        return [{k: v for k, v in e.items() if k != "_cursor"} for e in entries], new_cursor

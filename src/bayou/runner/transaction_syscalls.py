@@ -1,0 +1,213 @@
+"""Syscalls of queries and mutations: the database through one transaction.
+
+Names and JSON shapes are Convex's (js-compat.md §2.1); the same handler serves the
+JavaScript and the Python runtime. Documents go back as their stored JSON text
+(`orjson.Fragment`), so reading a document costs no re-encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from bayou.database.pagination import PaginationOptions, paginate
+from bayou.database.query_stream import QueryStream
+from bayou.database.transaction import Transaction
+from bayou.errors import BadRequest
+from bayou.values import UNDEFINED
+from bayou.values import json as vjson
+
+if TYPE_CHECKING:
+    from bayou.runner.function_runner import CallContext
+
+Handler = Callable[["TransactionSyscalls", Any], Awaitable[Any]]
+MAX_BATCH = 1024
+
+
+class TransactionSyscalls:
+    """One invocation's view of the database; `async_syscall` is the runtime's entry."""
+
+    def __init__(self, ctx: CallContext, tx: Transaction) -> None:
+        self.ctx = ctx
+        self.tx = tx
+        self.streams: dict[Any, QueryStream] = {}
+        self.paginated = False
+        self.journal_out: str | None = None
+
+    async def async_syscall(self, op: str, args: Any) -> Any:
+        handler = _OPS.get(op)
+        if handler is None:
+            return await self.ctx.runner.shared_syscall(self.ctx, op, args)
+        if not isinstance(args, dict):
+            raise BadRequest(f"Syscall {op} needs an object of arguments", code="InvalidSyscall")
+        return await handler(self, args)
+
+    # -- reads ---------------------------------------------------------------------
+
+    async def get(self, args: dict) -> Any:
+        doc = await self.tx.get_document(
+            _string(args, "id"), table=args.get("table"), system=bool(args.get("isSystem"))
+        )
+        return None if doc is None else orjson.Fragment(doc.json)
+
+    def _stream(self, args: dict) -> QueryStream:
+        query_id = args.get("queryId")
+        stream = self.streams.get(query_id)
+        if stream is None:
+            query = args.get("query")
+            if query is None:
+                raise BadRequest(f"Unknown query id {query_id!r}", code="InvalidSyscall")
+            stream = self.tx.query(query, system=bool(args.get("isSystem")))
+            self.streams[query_id] = stream
+        return stream
+
+    async def query_stream_next(self, args: dict) -> Any:
+        stream = self._stream(args)
+        item = await stream.next_with_key()
+        if item is None:
+            return {"value": None, "done": True}
+        return {"value": orjson.Fragment(item[1].json), "done": False}
+
+    async def query_stream_batch(self, args: dict) -> Any:
+        """Bayou's batched form of queryStreamNext: up to `max` documents per round trip."""
+        stream = self._stream(args)
+        limit = min(int(args.get("max") or 100), MAX_BATCH)
+        values = []
+        while len(values) < limit:
+            item = await stream.next_with_key()
+            if item is None:
+                return {"values": values, "done": True}
+            values.append(orjson.Fragment(item[1].json))
+        return {"values": values, "done": stream.done}
+
+    async def query_cleanup(self, args: dict) -> Any:
+        stream = self.streams.pop(args.get("queryId"), None)
+        if stream is not None:
+            stream.record_reads()
+        return True
+
+    async def query_page(self, args: dict) -> Any:
+        if self.paginated:
+            raise BadRequest(
+                "This function already paginated one query: a function may call .paginate() "
+                "only once.",
+                code="MultiplePaginatedDatabaseQueries",
+            )
+        self.paginated = True
+        end_cursor = args.get("endCursor")
+        if end_cursor is None and self.ctx.journal is not None:
+            # A subscription re-runs a page up to where it ended before (reference §3.6).
+            end_cursor = self.ctx.journal
+        opts = PaginationOptions.from_json(
+            {
+                "numItems": args.get("pageSize"),
+                "cursor": args.get("cursor"),
+                "endCursor": end_cursor,
+                "maximumRowsRead": args.get("maximumRowsRead"),
+                "maximumBytesRead": args.get("maximumBytesRead"),
+            }
+        )
+        result = await paginate(self.tx, args.get("query"), opts)
+        self.journal_out = result["continueCursor"]
+        return {
+            "page": [vjson.to_json(d) for d in result["page"]],
+            "isDone": result["isDone"],
+            "continueCursor": result["continueCursor"],
+            "splitCursor": result.get("splitCursor"),
+            "pageStatus": result.get("pageStatus"),
+        }
+
+    async def count(self, args: dict) -> Any:
+        table = _string(args, "table")
+        return float(len(await self.tx.query(_scan(table)).collect()))
+
+    # -- writes --------------------------------------------------------------------
+
+    async def insert(self, args: dict) -> Any:
+        value = vjson.from_json(args.get("value"))
+        if not isinstance(value, dict):
+            raise BadRequest("insert() needs an object", code="InvalidDocument")
+        return {"_id": await self.tx.insert(_string(args, "table"), value)}
+
+    async def shallow_merge(self, args: dict) -> Any:
+        fields = vjson.from_json(args.get("value"), undefined=True)
+        if not isinstance(fields, dict):
+            raise BadRequest("patch() needs an object of fields", code="InvalidDocument")
+        id = _string(args, "id")
+        await self.tx.patch(id, fields, table=args.get("table"))
+        return await self.get({"id": id, "table": args.get("table")})
+
+    async def replace(self, args: dict) -> Any:
+        value = vjson.from_json(args.get("value"), undefined=True)
+        if not isinstance(value, dict):
+            raise BadRequest("replace() needs an object", code="InvalidDocument")
+        value = {k: v for k, v in value.items() if v is not UNDEFINED}
+        id = _string(args, "id")
+        await self.tx.replace(id, value, table=args.get("table"))
+        return await self.get({"id": id, "table": args.get("table")})
+
+    async def remove(self, args: dict) -> Any:
+        id = _string(args, "id")
+        doc = await self.tx.get_document(id, table=args.get("table"))
+        await self.tx.delete(id, table=args.get("table"))
+        return None if doc is None else orjson.Fragment(doc.json)
+
+    # -- nested functions and metadata -----------------------------------------------
+
+    async def run_udf(self, args: dict) -> Any:
+        kind = args.get("udfType")
+        if kind not in ("query", "mutation", "snapshotQuery"):
+            raise BadRequest(
+                f"ctx.runQuery/runMutation: unknown udfType {kind!r}", code="InvalidSyscall"
+            )
+        if kind == "mutation" and self.tx.read_only:
+            raise BadRequest("A query cannot call ctx.runMutation", code="InvalidSyscall")
+        return await self.ctx.runner.run_nested(self.ctx, self.tx, kind, args)
+
+    async def transaction_metrics(self, args: dict) -> Any:
+        tx, limits = self.tx, self.tx.limits
+
+        def metric(used: int, limit: int) -> dict[str, float]:
+            return {"used": float(used), "remaining": float(max(limit - used, 0))}
+
+        return {
+            "bytesRead": metric(tx.reads.bytes_read, limits.bytes_read),
+            "bytesWritten": metric(tx.bytes_written, limits.bytes_written),
+            "databaseQueries": metric(tx.index_ranges, limits.index_ranges),
+            "documentsRead": metric(tx.reads.documents_read, limits.documents_read),
+            "documentsWritten": metric(tx.documents_written, limits.documents_written),
+            "functionsScheduled": metric(0, 1000),
+            "scheduledFunctionArgsBytes": metric(0, 16 * 1024 * 1024),
+        }
+
+
+def _string(args: dict, name: str) -> str:
+    value = args.get(name)
+    if not isinstance(value, str):
+        raise BadRequest(f"Expected `{name}` to be a string", code="InvalidSyscall")
+    return value
+
+
+def _scan(table: str) -> dict[str, Any]:
+    return {
+        "source": {"type": "FullTableScan", "tableName": table, "order": "asc"},
+        "operators": [],
+    }
+
+
+_OPS: dict[str, Handler] = {
+    "1.0/get": TransactionSyscalls.get,
+    "1.0/queryStreamNext": TransactionSyscalls.query_stream_next,
+    "bayou/queryStreamBatch": TransactionSyscalls.query_stream_batch,
+    "1.0/queryCleanup": TransactionSyscalls.query_cleanup,
+    "1.0/queryPage": TransactionSyscalls.query_page,
+    "1.0/count": TransactionSyscalls.count,
+    "1.0/insert": TransactionSyscalls.insert,
+    "1.0/shallowMerge": TransactionSyscalls.shallow_merge,
+    "1.0/replace": TransactionSyscalls.replace,
+    "1.0/remove": TransactionSyscalls.remove,
+    "1.0/runUdf": TransactionSyscalls.run_udf,
+    "1.0/getTransactionMetrics": TransactionSyscalls.transaction_metrics,
+}

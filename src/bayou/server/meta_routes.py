@@ -1,0 +1,44 @@
+"""Health and identity routes: `/`, `/version`, `/instance_name`, `/api/check_admin_key`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from bayou import __version__
+from bayou.auth.admin_key import admin_key_check_response
+from bayou.backend import Backend
+from bayou.server.auth import request_identity
+from bayou.server.http import json_response, read_body
+
+
+def routes(backend: Backend) -> list[Route]:
+    async def root(request: Request) -> Response:
+        return PlainTextResponse("This Bayou deployment is running. It speaks Convex's protocols.")
+
+    async def version(request: Request) -> Response:
+        return PlainTextResponse(f"bayou-{__version__}")
+
+    async def instance_name(request: Request) -> Response:
+        return PlainTextResponse(backend.instance_name)
+
+    async def echo(request: Request) -> Response:
+        return Response(await read_body(request, limit=128 * 1024 * 1024))
+
+    async def check_admin_key(request: Request) -> Response:
+        identity = request_identity(backend, request)
+        return json_response(admin_key_check_response(identity.admin))
+
+    async def status(request: Request) -> Response:
+        return json_response(backend.status())
+
+    return [
+        Route("/", root),
+        Route("/version", version),
+        Route("/instance_version", version),
+        Route("/instance_name", instance_name),
+        Route("/echo", echo, methods=["POST"]),
+        Route("/api/check_admin_key", check_admin_key, methods=["GET", "POST"]),
+        Route("/api/bayou/status", status),
+    ]

@@ -1,0 +1,88 @@
+"""Pure-ASGI middleware: errors as `{code, message}`, and CORS as Convex's backend does it
+(mirror the Origin with credentials, allow the requested headers, a day of preflight)."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bayou.errors import BayouError, InternalError
+from bayou.server.http import error_response
+
+log = logging.getLogger("bayou.server")
+
+CORS_METHODS = "GET, POST, OPTIONS, PATCH, DELETE, PUT"
+
+
+class ErrorMiddleware:
+    """Turn a `BayouError` escaping a handler into its JSON response; hide internal errors."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except BayouError as e:
+            if started:
+                raise
+            await error_response(e)(scope, receive, send)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            internal = InternalError("Your request couldn't be completed. Try again later.")
+            await error_response(internal)(scope, receive, send)
+
+
+class CorsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        origin = headers.get("origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        cors = [
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-credentials", b"true"),
+            (b"vary", b"origin"),
+        ]
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            preflight = [
+                *cors,
+                (b"access-control-allow-methods", CORS_METHODS.encode()),
+                (
+                    b"access-control-allow-headers",
+                    headers.get("access-control-request-headers", "*").encode(),
+                ),
+                (b"access-control-max-age", b"86400"),
+                (b"content-length", b"0"),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": preflight})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *cors]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
