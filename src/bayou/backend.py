@@ -77,7 +77,7 @@ class Backend:
         )
         self.db = await Database.open(
             persistence,
-            cursor_key=derive_key(self.credentials.secret, "cursor", 32),
+            cursor_key=derive_key(self.credentials.secret, "bayou cursor", 32),
             system_tables=SYSTEM_TABLES,
         )
         tx = self.db.begin(read_only=True)
