@@ -60,6 +60,8 @@ class CallRequest:
     ts: int | None = None  # queries: read at this timestamp
     journal: str | None = None  # queries: the end cursor of a reactive page
     caller: str = "HttpApi"
+    # Sync mutations: (session id, request id); runs once, replays return the stored result.
+    session: tuple[str, int] | None = None
 
 
 @dataclass(slots=True)
@@ -75,6 +77,8 @@ class CallResult:
     read_set: ReadSet | None = None
     journal: str | None = None
     request_id: str = ""
+    observed_identity: bool = False  # queries: did it read ctx.auth (caching by user)?
+    replayed: bool = False  # a sync mutation answered from its stored result
 
     @property
     def log_texts(self) -> list[str]:
@@ -107,6 +111,8 @@ class CallContext:
     request_id: str
     journal: str | None = None
     depth: int = 0
+    # Shared with nested calls: what the whole call observed (for query caching).
+    observed: dict[str, bool] = field(default_factory=dict)
 
 
 class FunctionRunner:
@@ -147,7 +153,7 @@ class FunctionRunner:
             elif spec.udf_type == "mutation":
                 if req.identity.read_only:
                     raise BadRequest("A read-only admin key cannot run mutations", code="Forbidden")
-                result = await self._run_mutation(ctx, spec, args)
+                result = await self._run_mutation(ctx, spec, args, req.session)
             else:
                 if req.identity.read_only:
                     raise BadRequest("A read-only admin key cannot run actions", code="Forbidden")
@@ -212,6 +218,7 @@ class FunctionRunner:
         result.ts = tx.begin_ts
         result.read_set = tx.finalize_reads()
         result.journal = syscalls.journal_out
+        result.observed_identity = bool(ctx.observed.get("identity"))
         return result
 
     async def _run_mutation(self, ctx: CallContext, spec: FunctionSpec, args: Any) -> CallResult:
@@ -364,6 +371,7 @@ class FunctionRunner:
     async def shared_syscall(self, ctx: CallContext, op: str, args: Any) -> Any:
         """Syscalls every kind of function has."""
         if op == "1.0/getUserIdentity":
+            ctx.observed["identity"] = True
             return ctx.identity.user
         if op == "1.0/getFunctionMetadata":
             return {"name": str(ctx.spec.path) if ctx.spec else None, "componentPath": ""}
