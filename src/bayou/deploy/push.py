@@ -19,10 +19,11 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
+from bayou.database.database import Database
 from bayou.database.retry import run_transaction
 from bayou.database.schema import DatabaseSchema
 from bayou.database.schema_change import SchemaChange, finish_schema_change, start_schema_change
@@ -32,10 +33,20 @@ from bayou.model import deployment as deployment_model
 from bayou.model import modules as modules_model
 from bayou.model.deployment import Deployment
 from bayou.model.modules import Module
-from bayou.runtimes.base import RuntimeModule
+from bayou.runner.function_runner import FunctionRunner
+from bayou.runtimes.base import Runtime, RuntimeModule
 
-if TYPE_CHECKING:
-    from bayou.backend import Backend
+
+class PushHost(Protocol):
+    """What the pipeline needs of the backend that owns it."""
+
+    db: Database | None
+    runtimes: dict[str, Runtime]
+    runner: FunctionRunner | None
+    deployment: Deployment
+
+    def activate(self, deployment: Deployment) -> None: ...
+
 
 PENDING_TTL_S = 3600
 
@@ -53,7 +64,7 @@ class PendingPush:
 class PushPipeline:
     """Pending pushes between start_push and finish_push, for one backend."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: PushHost) -> None:
         self.backend = backend
         self._pending: dict[str, PendingPush] = {}
         self._lock = asyncio.Lock()  # one finish at a time

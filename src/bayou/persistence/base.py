@@ -76,7 +76,7 @@ class Persistence(Protocol):
         """Release connections and the lease. Idempotent."""
 
     async def max_ts(self) -> int:
-        """The largest timestamp of any written row, 0 for an empty store."""
+        """The largest timestamp of any document revision, 0 for an empty store."""
 
     async def write(
         self,

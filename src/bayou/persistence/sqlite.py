@@ -147,6 +147,13 @@ class SqlitePersistence:
         return self._reader
 
     async def max_ts(self) -> int:
+        # Kept as a global by every write: MAX(ts) over documents would scan the whole
+        # table, whose primary key starts with table_id.
+        row = self._r.execute(
+            "SELECT json_value FROM persistence_globals WHERE key = '_max_ts'"
+        ).fetchone()
+        if row is not None:
+            return int(orjson.loads(row[0]))
         row = self._r.execute("SELECT MAX(ts) FROM documents").fetchone()
         return int(row[0] or 0)
 
@@ -182,9 +189,15 @@ class SqlitePersistence:
                     " VALUES (?, ?, ?, ?, ?)",
                     index_rows,
                 )
+            if doc_rows:
+                global_rows = [*global_rows, ("_max_ts", str(max(r[2] for r in doc_rows)))]
             if global_rows:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO persistence_globals (key, json_value) VALUES (?, ?)",
+                    "INSERT INTO persistence_globals (key, json_value) VALUES (?, ?) ON CONFLICT (key)"
+                    " DO UPDATE SET json_value = excluded.json_value"
+                    + (
+                        " WHERE key != '_max_ts' OR CAST(excluded.json_value AS INTEGER) > CAST(json_value AS INTEGER)"
+                    ),
                     global_rows,
                 )
             conn.execute("COMMIT")
@@ -246,7 +259,9 @@ class SqlitePersistence:
         return [DocumentRevision(table_id, id, t, value, prev) for id, t, value, prev in rows]
 
     async def load_globals(self) -> dict[str, Any]:
-        rows = self._r.execute("SELECT key, json_value FROM persistence_globals").fetchall()
+        rows = self._r.execute(
+            "SELECT key, json_value FROM persistence_globals WHERE key != '_max_ts'"
+        ).fetchall()
         return {k: orjson.loads(v) for k, v in rows}
 
     async def delete_index_entries(self, index_id: bytes) -> None:

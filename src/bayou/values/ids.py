@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import re
 import time
@@ -93,6 +94,13 @@ def decode_id(s: str) -> tuple[int, bytes]:
     anything that is not the canonical encoding of an id."""
     if type(s) is not str:
         raise _invalid_id(f"Unable to decode ID: expected a string, got {type(s).__name__}")
+    return _decode_cached(s)
+
+
+@functools.lru_cache(maxsize=65536)
+def _decode_cached(s: str) -> tuple[int, bytes]:
+    # Every database read and write decodes ids, mostly the same hot ones; only valid ids
+    # are cached (a raised error is not), so the cache cannot be filled with garbage forever.
     if len(s) not in VALID_ID_LENGTHS:
         raise _invalid_id(f"Unable to decode ID: Invalid ID length {len(s)}")
     if not _ID_CHARS.fullmatch(s):

@@ -1,0 +1,377 @@
+"""PostgreSQL persistence: the tables of `postgres_sql`, in one database per instance.
+
+One writer connection runs every write as a single statement that checks the lease and
+upserts all rows (one round trip, then the commit's fsync); a small pool of reader
+connections serves reads, which therefore run concurrently with a write and see only
+committed transactions.
+
+Single writer: a `leases` row names the process that may write. `open` takes it over
+unconditionally (as Convex does: a new backend replaces the old one, e.g. in a rolling
+deploy), and every write transaction first locks the row `FOR SHARE` and checks that it
+still names this process. A takeover waits for an in-flight write to finish, and after it
+every write of the deposed process fails with `LeaseLost` before anything is written.
+A row, rather than an advisory lock, because the check travels inside the transaction it
+protects: it holds across reconnects and connection poolers, and a lost lease can never be
+mistaken for a held one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import psycopg
+
+from bayou.errors import BadRequest, BayouError, Conflict, InternalError
+from bayou.persistence import postgres_sql as q
+from bayou.persistence.base import DocumentRevision, IndexEntry, IndexHit, Order
+from bayou.persistence.postgres_connection import (
+    PostgresTarget,
+    connect,
+    connection_error,
+    error_summary,
+    parse_postgres_url,
+)
+from bayou.persistence.postgres_pool import ReaderPool
+
+logger = logging.getLogger(__name__)
+
+_TAKEOVER_WAIT = "30s"  # how long `open` waits for the previous writer's last transaction
+
+
+class PostgresPersistence:
+    """Persistence in the PostgreSQL database named after the instance (see the module doc).
+
+    `url` names a server (`postgresql://user:password@host:5432`), never a database.
+    `require_ssl` adds `sslmode=require` unless the URL sets `sslmode` itself.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        instance_name: str,
+        *,
+        require_ssl: bool = True,
+        readers: int = 4,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._target: PostgresTarget = parse_postgres_url(
+            url, instance_name, require_ssl=require_ssl, connect_timeout=connect_timeout
+        )
+        self.description = f"PostgreSQL database `{self.database}` at {self._target.address}"
+        self._readers = readers
+        self._pool: ReaderPool | None = None
+        self._writer: psycopg.AsyncConnection | None = None
+        self._write_lock = asyncio.Lock()
+        self._token = os.urandom(16)
+        self._lost_to: str | None = None  # who took the lease, once this process lost it
+
+    @property
+    def database(self) -> str:
+        """The database name: the instance name with `-` replaced by `_`."""
+        return self._target.database
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        writer = await connect(self._target)
+        try:
+            await self._create_schema(writer)
+            await self._take_lease(writer)
+            await self._configure_writer(writer)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            await writer.close()
+            user, db = self._target.user, self.database
+            raise InternalError(
+                f"The role `{user}` may not create Bayou's tables in the database `{db}` on "
+                f"{self._target.address} ({error_summary(exc)}). Ask an administrator to run: "
+                f'ALTER DATABASE "{db}" OWNER TO "{user}"; (or GRANT CREATE ON SCHEMA public '
+                f'TO "{user}";)',
+                code="DatabaseUnavailable",
+            ) from None
+        except psycopg.OperationalError as exc:
+            await writer.close()
+            raise connection_error(self._target, exc) from None
+        except BaseException:
+            await writer.close()
+            raise
+        self._writer = writer
+        self._lost_to = None
+        self._pool = ReaderPool(self._connect_reader, self._readers)
+
+    async def _create_schema(self, conn: psycopg.AsyncConnection) -> None:
+        async with conn.transaction():
+            await conn.execute(q.SCHEMA_LOCK)
+            if await (await conn.execute(q.FOREIGN_LAYOUT)).fetchone():
+                raise BadRequest(
+                    f"The PostgreSQL database `{self.database}` on {self._target.address} holds "
+                    "a Convex backend's tables, which Bayou cannot use in place. Export the "
+                    "data with `npx convex export`, give Bayou another INSTANCE_NAME (a new "
+                    "database), and load it with `npx convex import`.",
+                    code="DatabaseInUse",
+                )
+            await conn.execute(q.SCHEMA, prepare=False)
+            row = await (await conn.execute(q.SCHEMA_VERSION_GET)).fetchone()
+            version = row[0] if row else None
+            if version is None:
+                await conn.execute(q.SCHEMA_VERSION_SET, (q.SCHEMA_VERSION,))
+            elif version > q.SCHEMA_VERSION:
+                raise InternalError(
+                    f"The database `{self.database}` was written by a newer Bayou (schema "
+                    f"{version}, this one knows {q.SCHEMA_VERSION}): upgrade Bayou.",
+                    code="DatabaseInUse",
+                )
+
+    async def _take_lease(self, conn: psycopg.AsyncConnection) -> None:
+        info = f"{socket.gethostname()} pid {os.getpid()}"
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL lock_timeout = '{_TAKEOVER_WAIT}'")
+                previous = await (await conn.execute(q.LEASE_CURRENT)).fetchone()
+                await conn.execute(q.LEASE_TAKE, (self._token, info))
+        except psycopg.errors.LockNotAvailable:
+            raise Conflict(
+                f"Another Bayou process keeps a write transaction open on `{self.database}` "
+                f"at {self._target.address}; could not take over within {_TAKEOVER_WAIT}. "
+                "Stop the other process and start this one again.",
+                code="DatabaseInUse",
+            ) from None
+        if previous is not None:
+            logger.warning(
+                "Took over the writer lease of PostgreSQL database %s from %s (held since %s): "
+                "that process can no longer write and should stop.",
+                self.database,
+                previous[1],
+                previous[2],
+            )
+
+    async def _configure_writer(self, conn: psycopg.AsyncConnection) -> None:
+        # The commit contract is "durable when `write` returns", whatever the server default.
+        await conn.execute("SET synchronous_commit = on")
+
+    async def _connect_reader(self) -> psycopg.AsyncConnection:
+        conn = await connect(self._target, create_database=False)
+        await conn.execute("SET default_transaction_read_only = on")
+        return conn
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+        async with self._write_lock:
+            writer, self._writer = self._writer, None
+            if writer is None:
+                return
+            if self._lost_to is None and not writer.broken:
+                try:
+                    await writer.execute(q.LEASE_RELEASE, (self._token,))
+                except psycopg.Error:
+                    pass  # the lease row is harmless: the next `open` takes it over
+            await writer.close()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def write(
+        self,
+        documents: Sequence[DocumentRevision],
+        indexes: Sequence[IndexEntry],
+        globals_: dict[str, Any] | None = None,
+    ) -> None:
+        # One row per primary key, the last one winning, as INSERT OR REPLACE does in SQLite
+        # (ON CONFLICT DO UPDATE refuses to touch one row twice in a statement).
+        docs = list({(d.table_id, d.id, d.ts): d for d in documents}.values())
+        entries = [_index_row(e) for e in {(e.index_id, e.key, e.ts): e for e in indexes}.values()]
+        glob = [(k, orjson.dumps(v)) for k, v in (globals_ or {}).items()]
+        params = (
+            self._token,
+            [d.table_id for d in docs],
+            [d.id for d in docs],
+            [d.ts for d in docs],
+            [d.value for d in docs],
+            [d.prev_ts for d in docs],
+            *_columns(entries, 7),
+            *_columns(glob, 2),
+        )
+        await self._write_statement(q.WRITE, params)
+
+    async def delete_index_entries(self, index_id: bytes) -> None:
+        await self._write_statement(q.DELETE_INDEX, (self._token, index_id))
+
+    async def _write_statement(self, statement: str, params: tuple) -> None:
+        """Run one write statement (it checks the lease itself) on the writer connection."""
+        async with self._write_lock:
+            for attempt in (1, 2):
+                conn = await self._writer_connection()
+                try:
+                    await conn.execute(statement, params)
+                    return
+                except psycopg.Error as exc:
+                    if attempt == 1 and conn.broken:
+                        # The connection died, maybe after the commit. Running the statement
+                        # again is safe: identical rows rewrite idempotently and the lease is
+                        # checked again.
+                        continue
+                    raise self._write_error(exc, conn) from None
+
+    async def _writer_connection(self) -> psycopg.AsyncConnection:
+        if self._lost_to is not None:
+            raise self._lease_lost_error()
+        conn = self._writer
+        if conn is None:
+            raise InternalError("PostgreSQL persistence is not open")
+        if conn.broken or conn.closed:
+            # The lease is a row, not a session: a new connection still holds it.
+            conn = await connect(self._target, create_database=False)
+            await self._configure_writer(conn)
+            self._writer = conn
+        return conn
+
+    def _write_error(self, exc: psycopg.Error, conn: psycopg.AsyncConnection) -> BaseException:
+        if exc.sqlstate == q.LEASE_LOST_SQLSTATE:
+            self._lost_to = (exc.diag.message_detail or "another process").strip()
+            return self._lease_lost_error()
+        if conn.broken:
+            return InternalError(
+                f"Lost the connection to PostgreSQL at {self._target.address} during a write, "
+                f"twice ({error_summary(exc)}); the write may not have been saved. Check that the "
+                "server is running; Bayou reconnects on the next write.",
+                code="DatabaseUnavailable",
+            )
+        return exc
+
+    def _lease_lost_error(self) -> BayouError:
+        return Conflict(
+            f"Another Bayou process ({self._lost_to}) took over the PostgreSQL database "
+            f"`{self.database}` at {self._target.address}; this process may no longer write to "
+            "it and must stop. Only one Bayou backend may serve a database at a time.",
+            code="LeaseLost",
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def _fetch(self, query: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+        pool = self._pool
+        if pool is None:
+            raise InternalError("PostgreSQL persistence is not open")
+        for attempt in (1, 2):
+            conn = await pool.acquire()
+            try:
+                cur = conn.cursor(binary=True)
+                await cur.execute(query, params)
+                return await cur.fetchall()
+            except psycopg.OperationalError as exc:
+                if not conn.broken:
+                    raise
+                if attempt == 1:
+                    continue  # reads are repeatable: try once more on a new connection
+                raise InternalError(
+                    f"Lost the connection to PostgreSQL at {self._target.address} during a "
+                    f"read ({error_summary(exc)}). Check that the server is running; Bayou "
+                    "reconnects on the next read.",
+                    code="DatabaseUnavailable",
+                ) from None
+            finally:
+                pool.release(conn)
+        raise AssertionError("unreachable")
+
+    async def max_ts(self) -> int:
+        rows = await self._fetch(q.MAX_TS, ())
+        return int(rows[0][0] or 0)
+
+    async def get_document(self, table_id: bytes, id: bytes, ts: int) -> DocumentRevision | None:
+        rows = await self._fetch(q.GET_DOCUMENT, (table_id, id, ts))
+        if not rows:
+            return None
+        row_ts, value, prev_ts = rows[0]
+        return DocumentRevision(table_id, id, row_ts, value, prev_ts)
+
+    async def get_documents(
+        self, keys: Sequence[tuple[bytes, bytes]], ts: int
+    ) -> dict[tuple[bytes, bytes], DocumentRevision]:
+        if not keys:
+            return {}
+        rows = await self._fetch(q.GET_DOCUMENTS, ([k[0] for k in keys], [k[1] for k in keys], ts))
+        return {
+            (table_id, id): DocumentRevision(table_id, id, row_ts, value, prev_ts)
+            for table_id, id, row_ts, value, prev_ts in rows
+        }
+
+    async def index_scan(
+        self,
+        index_id: bytes,
+        start: bytes,
+        end: bytes | None,
+        ts: int,
+        order: Order,
+        limit: int,
+    ) -> list[IndexHit]:
+        if (end is not None and end <= start) or limit <= 0:
+            return []
+        n = q.KEY_PREFIX_LEN
+        params: dict[str, Any] = {
+            "index_id": index_id,
+            "start_prefix": start[:n],
+            "start_suffix": start[n:],
+            "ts": ts,
+            "limit": limit,
+        }
+        if end is not None:
+            params["end_prefix"] = end[:n]
+            params["end_suffix"] = end[n:]
+        rows = await self._fetch(q.INDEX_SCAN[order, end is not None], params)
+        hits: list[IndexHit] = []
+        for prefix, suffix, table_id, document_id, doc_ts, value, prev_ts in rows:
+            if value is None:
+                # An index entry always points at a live revision at or before its own ts.
+                raise InternalError(f"Index entry without a live document (index {index_id.hex()})")
+            key = prefix + suffix if suffix else prefix
+            hits.append(
+                IndexHit(key, DocumentRevision(table_id, document_id, doc_ts, value, prev_ts))
+            )
+        return hits
+
+    async def scan_table(
+        self, table_id: bytes, ts: int, after: bytes | None, limit: int
+    ) -> list[DocumentRevision]:
+        if limit <= 0:
+            return []
+        rows = await self._fetch(
+            q.SCAN_TABLE, {"table_id": table_id, "after": after or b"", "ts": ts, "limit": limit}
+        )
+        return [DocumentRevision(table_id, id, t, value, prev) for id, t, value, prev in rows]
+
+    async def load_globals(self) -> dict[str, Any]:
+        rows = await self._fetch(q.LOAD_GLOBALS, ())
+        return {key: orjson.loads(value) for key, value in rows}
+
+
+def _index_row(e: IndexEntry) -> tuple:
+    """The `indexes` row of an entry: its key split into prefix, sha256 and suffix."""
+    key = e.key
+    if len(key) <= q.KEY_PREFIX_LEN:
+        return (e.index_id, key, b"", b"", e.ts, e.table_id, e.document_id)
+    prefix, suffix = key[: q.KEY_PREFIX_LEN], key[q.KEY_PREFIX_LEN :]
+    return (
+        e.index_id,
+        prefix,
+        hashlib.sha256(key).digest(),
+        suffix,
+        e.ts,
+        e.table_id,
+        e.document_id,
+    )
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows as one list per column, for `unnest(...)` inserts of any batch size."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
