@@ -1,3 +1,71 @@
-"""Bayou: a self-hosted reactive backend in Python that speaks Convex's protocols."""
+"""Bayou: a self-hosted reactive backend in Python that speaks Convex's protocols.
+
+This package exports the API for writing backend functions in Python (PYTHON_API.md):
+
+    from bayou import query, mutation, action, v, ConvexError, api, internal
+
+    @query(args={"channel": v.id("channels")})
+    def list(ctx, channel):
+        return ctx.db.query("messages").with_index(
+            "by_channel", lambda q: q.eq("channel", channel)).take(50)
+
+Besides the names of PYTHON_API.md, it exports `Request` and `Response` (HTTP actions) and
+the types of `ctx` for type checkers: `QueryCtx`, `MutationCtx`, `ActionCtx` for `def`
+handlers and `AsyncQueryCtx`, `AsyncMutationCtx`, `AsyncActionCtx` for `async def` ones.
+"""
+
+from bayou.runtimes.python.api import (
+    ActionCtx,
+    AsyncActionCtx,
+    AsyncMutationCtx,
+    AsyncQueryCtx,
+    ConvexError,
+    Crons,
+    HttpRouter,
+    Int64,
+    MutationCtx,
+    QueryCtx,
+    Request,
+    Response,
+    action,
+    api,
+    define_schema,
+    define_table,
+    http_action,
+    internal,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    mutation,
+    query,
+    v,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "ActionCtx",
+    "AsyncActionCtx",
+    "AsyncMutationCtx",
+    "AsyncQueryCtx",
+    "ConvexError",
+    "Crons",
+    "HttpRouter",
+    "Int64",
+    "MutationCtx",
+    "QueryCtx",
+    "Request",
+    "Response",
+    "action",
+    "api",
+    "define_schema",
+    "define_table",
+    "http_action",
+    "internal",
+    "internal_action",
+    "internal_mutation",
+    "internal_query",
+    "mutation",
+    "query",
+    "v",
+]
