@@ -111,11 +111,12 @@ class PushPipeline:
             version, [RuntimeModule(m.path, m.source, m.source_map, m.environment) for m in modules]
         )
         try:
-            analysis = await runtime.analyze(version)
+            analyzed = await runtime.analyze(version)
         except BayouError:
             raise
         except Exception as e:  # the runtime reports user errors as exceptions with messages
             raise BadRequest(str(e), code="ModuleAnalysisFailed") from None
+        analysis: dict[str, Any] = analyzed.to_json() if hasattr(analyzed, "to_json") else analyzed
         schema_json = analysis.get("schema")
         schema = DatabaseSchema.from_json(schema_json) if schema_json is not None else None
         deployment = Deployment.build(
@@ -179,7 +180,12 @@ class PushPipeline:
                     "schema": push.schema.source if push.schema else None,
                     "functions": {
                         path: {
-                            "functions": info.get("functions") or [],
+                            # The CLI's schema knows Query, Mutation and Action only.
+                            "functions": [
+                                f
+                                for f in info.get("functions") or []
+                                if f.get("udfType") in ("Query", "Mutation", "Action")
+                            ],
                             "httpRoutes": info.get("httpRoutes"),
                             "cronSpecs": info.get("cronSpecs"),
                             "sourceMapped": info.get("sourceMapped"),
@@ -289,8 +295,8 @@ class PushPipeline:
     def _diff(
         self, previous: Deployment, push: PendingPush, added: list[str], removed: list[str]
     ) -> dict[str, Any]:
-        old_crons = _crons(previous)
-        new_crons = _crons(push.deployment)
+        old_crons = previous.crons()
+        new_crons = push.deployment.crons()
         index_diff = (
             push.change.index_diff()
             if push.change
@@ -349,12 +355,6 @@ def _auth_providers(config: Any) -> list[dict[str, Any]]:
             "auth.config must export an object with a `providers` list", code="InvalidAuthConfig"
         )
     return providers
-
-
-def _crons(deployment: Deployment) -> dict[str, Any]:
-    info = deployment.analysis.get("crons.js") or deployment.analysis.get("crons.py") or {}
-    crons = info.get("crons") or info.get("cronSpecs") or {}
-    return crons if isinstance(crons, dict) else {}
 
 
 def _seed(version: str) -> list[int]:

@@ -123,9 +123,11 @@ class Deployment:
         info = self.analysis.get("http.js") or self.analysis.get("http.py") or {}
         return list(info.get("httpRoutes") or [])
 
-    def cron_specs(self) -> list[Any]:
+    def crons(self) -> dict[str, Any]:
+        """`{identifier: {name, args, schedule}}`: the crons module's `export()`."""
         info = self.analysis.get("crons.js") or self.analysis.get("crons.py") or {}
-        return list(info.get("cronSpecs") or [])
+        crons = info.get("crons") or info.get("cronSpecs") or {}
+        return crons if isinstance(crons, dict) else {}
 
     def to_doc(self) -> dict[str, Any]:
         return {
