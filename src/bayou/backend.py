@@ -2,6 +2,7 @@
 
 Backend(settings) → credentials → persistence → Database → runtimes → FunctionRunner
                   → the deployed code and environment variables (in-memory snapshots)
+                  → SyncManager (sessions and the shared query cache)
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from bayou.model.system_tables import SYSTEM_TABLES
 from bayou.persistence import open_persistence
 from bayou.runner.function_runner import FunctionRunner, Limits
 from bayou.runner.logs import FunctionLogs
+from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Runtime
+from bayou.sync.limits import SyncLimits
+from bayou.sync.manager import SyncManager
 
 log = logging.getLogger("bayou")
 
@@ -40,7 +44,7 @@ def default_runtimes(settings: Settings) -> dict[str, Runtime]:
     except ImportError:
         log.warning("the JavaScript runtime is not available")
     try:
-        from bayou.runtimes.python import PythonRuntime
+        from bayou.runtimes.python.host import PythonRuntime
 
         runtimes["python"] = PythonRuntime()
     except ImportError:
@@ -51,13 +55,21 @@ def default_runtimes(settings: Settings) -> dict[str, Runtime]:
 class Backend:
     """One running deployment. `await start()`, use, `await stop()`; may run twice in a test."""
 
-    def __init__(self, settings: Settings, *, runtimes: RuntimeFactory = default_runtimes) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runtimes: RuntimeFactory = default_runtimes,
+        sync_limits: SyncLimits | None = None,
+    ) -> None:
         self.settings = settings
         self._runtime_factory = runtimes
+        self._sync_limits = sync_limits
         self.credentials: InstanceCredentials | None = None
         self.db: Database | None = None
         self.runtimes: dict[str, Runtime] = {}
         self.runner: FunctionRunner | None = None
+        self.sync: SyncManager | None = None
         self.logs = FunctionLogs()
         self.deployment = Deployment()
         self.environment: dict[str, str] = {}
@@ -93,10 +105,16 @@ class Backend:
             environment=lambda: self.environment,
             logs=self.logs,
             limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
+            system_functions=SystemFunctions(self.db, cloud_url=s.api_origin),
+        )
+        self.sync = SyncManager(
+            self.db, self.runner, limits=self._sync_limits, redact=s.redact_logs_to_client
         )
         self.started = True
 
     async def stop(self) -> None:
+        if self.sync is not None:
+            await self.sync.close()
         for runtime in self.runtimes.values():
             try:
                 await runtime.close()
@@ -128,11 +146,15 @@ class Backend:
 
         result, _ = await run_transaction(self.db, apply)
         self.environment = result
+        if self.sync is not None:
+            self.sync.code_changed()  # subscriptions re-run with the new variables
         return result
 
     def activate(self, deployment: Deployment) -> None:
         """Switch new calls to a freshly committed deployment (calls in flight keep theirs)."""
         self.deployment = deployment
+        if self.sync is not None:
+            self.sync.code_changed()  # subscriptions re-run on the new code, sessions stay
 
     def status(self) -> dict[str, Any]:
         db = self.db

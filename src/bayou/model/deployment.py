@@ -18,7 +18,12 @@ from bayou.database.catalog import SystemTable
 from bayou.database.transaction import Transaction
 from bayou.model.modules import Module, load_all, version_of
 from bayou.protocol.function_path import FunctionPath
-from bayou.values.validators import Validator
+from bayou.values.validators import (
+    ObjectValidator,
+    Validator,
+    args_validator_from_json,
+    returns_validator_from_json,
+)
 
 DEPLOYMENT = SystemTable("_deployment", 22, {})
 
@@ -40,7 +45,7 @@ class FunctionSpec:
     visibility: Literal["public", "internal"]
     args_json: str | None
     returns_json: str | None
-    args: Validator | None
+    args: ObjectValidator | None  # None: no validator (or v.any())
     returns: Validator | None
 
     @classmethod
@@ -54,23 +59,14 @@ class FunctionSpec:
             visibility=visibility,
             args_json=args_json,
             returns_json=returns_json,
-            args=_validator(args_json),
-            returns=_validator(returns_json),
+            args=None if args_json is None else args_validator_from_json(args_json),
+            returns=None if returns_json is None else returns_validator_from_json(returns_json),
         )
 
     @property
     def udf_type_name(self) -> str:
         """`Query`, `Mutation`, `Action`, `HttpAction`: how Convex names kinds in messages."""
         return {v: k for k, v in _UDF_TYPES.items()}[self.udf_type]
-
-
-def _validator(text: str | None) -> Validator | None:
-    if text is None:
-        return None
-    obj = orjson.loads(text)
-    if obj is None:  # exportReturns() gives "null" when there is no validator
-        return None
-    return Validator.from_json(obj)
 
 
 @dataclass(frozen=True)

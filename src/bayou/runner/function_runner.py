@@ -24,10 +24,12 @@ from bayou.database.read_set import ReadSet
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError, ConvexError, ValidationError
+from bayou.model import session_requests
 from bayou.model.deployment import Deployment, FunctionSpec
 from bayou.protocol.function_path import FunctionPath
 from bayou.runner.identity import ANONYMOUS, Identity
 from bayou.runner.logs import FunctionLogs, log_line_text
+from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Invocation, InvocationResult, Runtime, RuntimeModule
 from bayou.values import json as vjson
 from bayou.values.validators import check_args, check_returns
@@ -127,8 +129,10 @@ class FunctionRunner:
         environment: Callable[[], dict[str, str]],
         logs: FunctionLogs | None = None,
         limits: Limits | None = None,
+        system_functions: SystemFunctions | None = None,
     ) -> None:
         self.db = db
+        self.system_functions = system_functions or SystemFunctions(db)
         self.runtimes = runtimes
         self.deployment = deployment
         self.environment = environment
@@ -143,6 +147,8 @@ class FunctionRunner:
         """Run one function call; function errors come back as a failed CallResult."""
         deployment = self.deployment()
         request_id = req.request_id or secrets.token_hex(8)
+        if req.path.is_system:
+            return await self._call_system(req, deployment, request_id)
         started = time.time()
         try:
             spec = self._resolve(deployment, req)
@@ -166,6 +172,33 @@ class FunctionRunner:
         result.request_id = request_id
         self._record(req, result, started)
         return result
+
+    async def _call_system(
+        self, req: CallRequest, deployment: Deployment, request_id: str
+    ) -> CallResult:
+        """`_system/...`: Bayou's own queries, in Python (`system_functions.py`); not logged."""
+        try:
+            if req.kind not in (None, "query"):
+                raise BadRequest(
+                    f"Trying to execute {req.path} as {_KIND_NAMES[req.kind]}, but it is "
+                    "defined as Query.",
+                    code="WrongFunctionType",
+                )
+            out = await self.system_functions.run(
+                req.path, req.args, req.identity, deployment, req.ts
+            )
+        except BayouError as e:
+            return CallResult(
+                ok=False, udf_type="query", error_message=e.message, request_id=request_id
+            )
+        return CallResult(
+            ok=True,
+            udf_type="query",
+            value=out.value,
+            ts=out.ts,
+            read_set=out.tx.finalize_reads(),
+            request_id=request_id,
+        )
 
     def _resolve(self, deployment: Deployment, req: CallRequest) -> FunctionSpec:
         spec = deployment.function(req.path)
@@ -201,7 +234,7 @@ class FunctionRunner:
                 table = catalog.table_for_id(id)
                 return table.name if table else None
 
-            check_args(spec.args, args, id_table=id_table)
+            check_args(spec.args, [args], id_table=id_table)
         return args
 
     # -- the three kinds -------------------------------------------------------------
@@ -221,10 +254,22 @@ class FunctionRunner:
         result.observed_identity = bool(ctx.observed.get("identity"))
         return result
 
-    async def _run_mutation(self, ctx: CallContext, spec: FunctionSpec, args: Any) -> CallResult:
+    async def _run_mutation(
+        self,
+        ctx: CallContext,
+        spec: FunctionSpec,
+        args: Any,
+        session: tuple[str, int] | None = None,
+    ) -> CallResult:
         from bayou.runner.transaction_syscalls import TransactionSyscalls
 
-        async def attempt(tx: Transaction) -> InvocationResult:
+        async def attempt(tx: Transaction) -> InvocationResult | session_requests.StoredResult:
+            if session is not None:
+                # In the mutation's own transaction: a concurrent run of the same request
+                # conflicts with this read, and its retry finds the stored result.
+                stored = await session_requests.lookup(tx, *session)
+                if stored is not None:
+                    return stored
             syscalls = TransactionSyscalls(ctx, tx)
             out = await self.invoke(
                 ctx, spec, "mutation", args, syscalls, self.limits.mutation_timeout_s
@@ -232,12 +277,22 @@ class FunctionRunner:
             if not out.ok:
                 raise FunctionFailed(out)
             self._check_returns(spec, out, tx)
+            if session is not None:
+                await session_requests.store(tx, *session, out.value_json or "null")
             return out
 
         try:
             out, ts = await run_transaction(self.db, attempt)
         except FunctionFailed as failed:
             return self._result(spec, failed.result, None)
+        if isinstance(out, session_requests.StoredResult):
+            return CallResult(
+                ok=True,
+                udf_type="mutation",
+                value=vjson.loads(out.value_json),
+                ts=out.ts,
+                replayed=True,
+            )
         result = self._result(spec, out, None)
         result.ts = ts
         return result
