@@ -1,0 +1,256 @@
+// One function call inside the worker: its syscalls, its log lines, its outcome.
+//
+// Synchronous syscalls are answered here: `1.0/queryStream` (a local query id; the query
+// travels to Python with the first `1.0/queryStreamNext`), `1.0/queryCleanup` (forwarded
+// to Python without waiting, only for queries Python has seen), `1.0/db/normalizeId` (the
+// id codec and the call's table numbers), `1.0/getSnapshotTs`, `1.0/componentArgument`.
+// Asynchronous ones are queued in `outbox` as JSON text spliced around the arguments
+// string the `convex` library already produced, and leave in one `sys` message per batch.
+
+import { normalizeId } from "./ids.mjs";
+import { inspect } from "./inspect.mjs";
+import { formatFrame, headerOf } from "./stack.mjs";
+import { types } from "node:util";
+
+export const MAX_LOG_LINES = 256;
+export const MAX_LOG_LINE_LENGTH = 32768;
+const utf8 = new TextEncoder();
+
+/** Seconds the way Rust's Duration Debug prints them: 1s, 1.5s, 600s. */
+export function formatDuration(ms) {
+  return `${Number((ms / 1000).toFixed(6))}s`;
+}
+
+export function timeoutMessage(limitMs) {
+  return `Function execution timed out (maximum duration: ${formatDuration(limitMs)})`;
+}
+
+export class Call {
+  constructor(msg, version) {
+    this.id = msg.id;
+    this.kind = msg.kind; // "query" | "mutation" | "action"
+    this.version = version;
+    this.modulePath = msg.path;
+    this.exportName = msg.name;
+    this.args = msg.args;
+    this.env = msg.env ?? {};
+    this.seed = msg.seed ?? 0;
+    this.now = msg.now ?? 0;
+    this.tables = msg.tables ?? {};
+    this.requestId = msg.rid ?? "";
+    this.limitMs = msg.limit;
+    this.snapshotTs = msg.snap ?? null;
+    this.realm = null;
+    this.used = 0; // ms of JS time (udf realms)
+    this.outbox = [];
+    this.pending = new Map();
+    this.nextSid = 1;
+    this.queries = new Map();
+    this.nextQueryId = 1;
+    this.logs = [];
+    this.consoleTimers = new Map();
+    this.timers = new Map(); // setTimeout/setInterval handles of an action, cleared at the end
+    this.outcome = null; // {ok: true, value} | {ok: false, message, data}
+    this.finished = false;
+    this.waitingModule = null;
+    this.onOutbox = null; // set by the worker: how a non-empty outbox gets flushed
+  }
+
+  // --- syscalls ---------------------------------------------------------------------
+
+  syscall(op, argsJson) {
+    switch (op) {
+      case "1.0/queryStream": {
+        const { query, version } = JSON.parse(argsJson);
+        const queryId = this.nextQueryId++;
+        this.queries.set(queryId, { query, version: version ?? null, forwarded: false });
+        return `{"queryId":${queryId}}`;
+      }
+      case "1.0/queryCleanup": {
+        const { queryId } = JSON.parse(argsJson);
+        const stream = this.queries.get(queryId);
+        if (stream === undefined) return "false";
+        this.queries.delete(queryId);
+        if (stream.forwarded) this.post(0, op, `{"queryId":${queryId}}`);
+        return "true";
+      }
+      case "1.0/db/normalizeId": {
+        const { table, idString } = JSON.parse(argsJson);
+        return JSON.stringify(normalizeId(table, idString, this.tables));
+      }
+      case "1.0/getSnapshotTs":
+        if (this.snapshotTs === null) throw this.realm.api.makeError("getSnapshotTs() is not available here");
+        return JSON.stringify(this.snapshotTs);
+      case "1.0/componentArgument":
+        return "{}";
+      default:
+        throw this.realm.api.makeError(`Unknown operation ${op}`);
+    }
+  }
+
+  asyncSyscall(op, argsJson) {
+    const deferred = this.realm.api.deferred();
+    if (this.finished) {
+      deferred.reject(this.realm.api.makeError("This function call has already finished"));
+      return deferred.promise;
+    }
+    let args = argsJson;
+    if (op === "1.0/queryStreamNext") {
+      const { queryId } = JSON.parse(argsJson);
+      const stream = this.queries.get(queryId);
+      if (stream === undefined) {
+        deferred.reject(this.realm.api.makeError(`Query ${queryId} not found`));
+        return deferred.promise;
+      }
+      if (!stream.forwarded) {
+        stream.forwarded = true;
+        args = `{"queryId":${queryId},"query":${JSON.stringify(stream.query)},"version":${JSON.stringify(stream.version)}}`;
+      }
+    }
+    const sid = this.nextSid++;
+    this.pending.set(sid, deferred);
+    this.post(sid, op, args);
+    return deferred.promise;
+  }
+
+  jsSyscall(op) {
+    throw this.realm.api.makeError(
+      `Bayou's JS runtime does not support the JS syscall ${op} yet (HTTP actions and ` +
+        "blob storage from actions are still to come)",
+    );
+  }
+
+  post(sid, op, argsJson) {
+    this.outbox.push(`[${sid},${JSON.stringify(op)},${argsJson}]`);
+    if (this.outbox.length === 1 && this.onOutbox !== null) this.onOutbox(this);
+  }
+
+  /** Settle pending syscalls with the results of one `ret` message. */
+  settle(results) {
+    const api = this.realm.api;
+    for (const [sid, ok, payload] of results) {
+      const deferred = this.pending.get(sid);
+      if (deferred === undefined) continue;
+      this.pending.delete(sid);
+      if (ok) {
+        deferred.resolve(JSON.stringify(payload));
+      } else {
+        const error = api.makeError(payload.message);
+        if (payload.data !== undefined && payload.data !== null) error.data = JSON.parse(payload.data);
+        deferred.reject(error);
+      }
+    }
+  }
+
+  // --- logs -------------------------------------------------------------------------
+
+  addLog(level, messages) {
+    if (this.logs.length >= MAX_LOG_LINES) return;
+    if (this.logs.length === MAX_LOG_LINES - 1) {
+      this.logs.push(logLine("ERROR", [`Log overflow (maximum ${MAX_LOG_LINES}). Remaining log lines omitted.`]));
+      return;
+    }
+    this.logs.push(logLine(level, messages));
+  }
+
+  consoleTime(label, what, extra) {
+    const now = Date.now();
+    if (what === "start") {
+      if (this.consoleTimers.has(label)) this.addLog("WARN", [`Timer '${label}' already exists`]);
+      else this.consoleTimers.set(label, now);
+      return;
+    }
+    const start = this.consoleTimers.get(label);
+    if (start === undefined) {
+      this.addLog("WARN", [`Timer '${label}' does not exist`]);
+      return;
+    }
+    if (what === "end") this.consoleTimers.delete(label);
+    this.addLog("INFO", [`${label}: ${now - start}ms`, ...extra]);
+  }
+
+  // --- outcome ----------------------------------------------------------------------
+
+  succeed(value) {
+    if (this.outcome === null) this.outcome = { ok: true, value };
+  }
+
+  failWith(message, data = null) {
+    if (this.outcome === null) this.outcome = { ok: false, message, data };
+  }
+
+  fail(error) {
+    if (this.outcome !== null) return;
+    const { message, data } = describeError(this.version, error);
+    this.failWith(message, data);
+  }
+
+  /** An exception escaped a timer callback: the call fails with it. */
+  failUncaught(error) {
+    this.fail(error);
+    this.onUncaught?.(this);
+  }
+}
+
+function logLine(level, messages) {
+  let total = -1;
+  for (const m of messages) total += utf8.encode(m).length + 1;
+  if (total <= MAX_LOG_LINE_LENGTH) {
+    return { level, messages, timestamp: Date.now(), isTruncated: false };
+  }
+  const kept = [];
+  let used = 0;
+  for (const message of messages) {
+    const bytes = utf8.encode(message);
+    const room = MAX_LOG_LINE_LENGTH - used;
+    if (bytes.length <= room) {
+      used += bytes.length + 1;
+      kept.push(message);
+    } else {
+      kept.push(truncateUtf8(message, room));
+      break;
+    }
+  }
+  return { level, messages: kept, timestamp: Date.now(), isTruncated: true };
+}
+
+function truncateUtf8(text, maxBytes) {
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    const size = utf8.encode(ch).length;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
+
+function isConvexError(error) {
+  try {
+    const symbol = error.ConvexErrorSymbol;
+    return typeof symbol === "symbol" && error[symbol] === true;
+  } catch {
+    return false;
+  }
+}
+
+/** `{message, data}` of a thrown value, as Convex reports it: "Uncaught Error: …" + frames. */
+export function describeError(version, error) {
+  if (error === null || (typeof error !== "object" && typeof error !== "function")) {
+    return { message: `Uncaught ${String(error)}`, data: null };
+  }
+  if (!types.isNativeError(error) && typeof error.message !== "string") {
+    return { message: `Uncaught ${inspect(error)}`, data: null };
+  }
+  const frames = version.stacks.framesOf(error);
+  let message = `Uncaught ${headerOf(error)}`;
+  if (frames.length > 0) message += "\n" + frames.map(formatFrame).join("\n");
+  let data = null;
+  if (isConvexError(error)) {
+    const raw = error.data;
+    data = typeof raw === "string" ? raw : JSON.stringify(raw ?? null);
+  }
+  return { message, data };
+}
+

@@ -1,0 +1,530 @@
+// Bayou's Node worker: runs Convex functions from the module sets `npx convex deploy`
+// pushes, bridging their syscalls to the Python host (bayou/runtimes/js/worker.py).
+//
+// Run as: node --experimental-vm-modules --no-warnings worker.mjs [--max-context-uses=N]
+//
+// PROTOCOL — one JSON object per line on stdin (host → worker) and stdout (worker → host);
+// stderr is free text the host copies to its logger. Values cross as JSON text where they
+// already are text (function arguments and results), so each side parses them once.
+//
+// host → worker
+//   {"t":"load","v":V,"modules":[{"path","source","sourceMap","environment"}],"seed":N,"now":MS}
+//   {"t":"unload","v":V}
+//   {"t":"analyze","id":N,"v":V,"env":{…},"timeout":MS}
+//   {"t":"call","id":N,"v":V,"kind":"query"|"mutation"|"action","path":"dir/m.js","name":"export",
+//    "args":"<JSON text of [args]>","env":{…},"seed":N,"now":MS,"tables":{"name":number},
+//    "rid":"request id","limit":MS,"snap":<convex-json Int64>|null}
+//   {"t":"ret","id":N,"r":[[sid,1,<result JSON>],[sid,0,{"message":"…","data":"<JSON>"|null}]]}
+//   {"t":"cancel","id":N,"message":"…"}             (actions past their time limit)
+//   {"t":"ping","id":N}                              → {"t":"pong","id":N}
+//
+// worker → host
+//   {"t":"ready","pid":N,"node":"v20.…"}
+//   {"t":"sys","id":N,"u":MS,"b":[[sid,"1.0/get",{…args}],…]}   a batch of async syscalls, in
+//        the order user code issued them; sid 0 wants no answer (1.0/queryCleanup)
+//   {"t":"done","id":N,"u":MS,"ok":true,"value":"<JSON text>","logs":[…]}
+//   {"t":"done","id":N,"u":MS,"ok":false,"error":{"message":"Uncaught Error: …","data":"<JSON>"|null},
+//        "logs":[…],"timeout":true|false}
+//   {"t":"analyzed","id":N,"ok":true,"result":{…}} | {"t":"analyzed","id":N,"ok":false,"message":"…"}
+//   {"t":"retire","discarded":N}   this process leaked enough contexts: replace it when idle
+//
+// "u" is the call's JS time so far (queries and mutations): the host arms its watchdog with
+// limit − u whenever it hands the call control, and kills this process if a pump overruns
+// (an infinite loop cannot be interrupted from inside without V8's per-call watchdog
+// thread, which costs ~70 µs a pump; see worker.py).
+//
+// Calls run in realms (realm.mjs). Queries and mutations use "udf" realms, kept per version
+// and reused call after call (only the per-call state is rebound): evaluating a fresh
+// module graph costs ~3-5 ms, reuse ~nothing. `--max-context-uses=1` restores a fresh
+// context per call (prepared while idle). Actions of a version share one realm per worker,
+// each call carrying its own state through an AsyncLocalStorage scope.
+
+import { analyzeVersion, AnalysisError } from "./analyze.mjs";
+import { Call, timeoutMessage } from "./call.mjs";
+import { inActionScope, Realm } from "./realm.mjs";
+import { formatFrame, StackMapper } from "./stack.mjs";
+
+const options = parseOptions(process.argv.slice(2));
+const versions = new Map();
+const calls = new Map();
+
+function parseOptions(argv) {
+  const out = { maxContextUses: 0, retireAfterDiscards: 100, retireHeapBytes: 768 * 2 ** 20 };
+  for (const arg of argv) {
+    let match = /^--max-context-uses=(\d+)$/.exec(arg);
+    if (match) out.maxContextUses = Number(match[1]);
+    match = /^--retire-after-discards=(\d+)$/.exec(arg);
+    if (match) out.retireAfterDiscards = Number(match[1]);
+  }
+  return out;
+}
+
+// Node never frees a vm context that had a SourceTextModule (true of Node 20 and 24:
+// the module wrap holds its context strongly), so every realm dropped leaks ~0.5 MB.
+// Realms are reused to keep that rare; a worker that has dropped many asks the host to
+// replace it once it is idle.
+let discarded = 0;
+let retiring = false;
+
+function noteDiscarded(count = 1) {
+  discarded += count;
+}
+
+let finishes = 0;
+
+function maybeRetire() {
+  if (retiring || discarded === 0) return;
+  const tooMany = options.retireAfterDiscards > 0 && discarded >= options.retireAfterDiscards;
+  // Reading the heap size costs a few µs: look every 64 calls.
+  const heavy = (++finishes & 63) === 0 && process.memoryUsage().heapUsed > options.retireHeapBytes;
+  if (tooMany || heavy) {
+    retiring = true;
+    send(`{"t":"retire","discarded":${discarded}}`);
+  }
+}
+
+class Version {
+  constructor(msg) {
+    this.id = msg.v;
+    this.modules = new Map();
+    for (const m of msg.modules) {
+      this.modules.set(m.path, {
+        source: m.source,
+        sourceMap: m.sourceMap ?? null,
+        environment: m.environment ?? "isolate",
+        cachedData: null,
+      });
+    }
+    this.importSeed = msg.seed ?? 0;
+    this.importNow = msg.now ?? 0;
+    this.stacks = new StackMapper((p) => this.modules.get(p)?.sourceMap ?? null);
+    this.idle = { udf: [], action: [], node: [] };
+    this.shared = new Map(); // action realms, by kind and environment
+    this.spares = 0;
+  }
+}
+
+// --- output ---------------------------------------------------------------------------
+
+function send(line) {
+  process.stdout.write(line + "\n");
+}
+
+function flush(call) {
+  if (call.outbox.length === 0) return;
+  const batch = call.outbox.join(",");
+  call.outbox = [];
+  send(`{"t":"sys","id":${call.id},"u":${call.used},"b":[${batch}]}`);
+}
+
+// --- realms ---------------------------------------------------------------------------
+
+function realmKind(call) {
+  if (call.kind !== "action") return "udf";
+  return call.version.modules.get(call.modulePath)?.environment === "node" ? "node" : "action";
+}
+
+function acquireRealm(version, kind, envKey) {
+  const idle = version.idle[kind];
+  while (idle.length > 0) {
+    const realm = idle.pop();
+    if (realm.envKey === envKey) return realm;
+    noteDiscarded(); // module top levels may have read the old environment
+  }
+  const realm = new Realm(version, kind);
+  realm.envKey = envKey;
+  return realm;
+}
+
+function releaseRealm(realm, healthy, modulePath, env) {
+  realm.bind(null);
+  const version = realm.version;
+  const reusable =
+    healthy &&
+    realm.kind === "udf" &&
+    versions.get(version.id) === version &&
+    (options.maxContextUses === 0 || realm.uses < options.maxContextUses);
+  if (reusable) {
+    // Stale reactions (a promise the last call left behind) run now, bound to no call.
+    realm.pump(() => {});
+    version.idle.udf.push(realm);
+    return;
+  }
+  if (healthy) realm.saveCodeCache();
+  noteDiscarded();
+  prepareSpare(version, realm.kind, modulePath, env);
+}
+
+/** The realm the actions of `version` share (one per kind and environment). */
+function sharedRealm(version, kind, envKey) {
+  const key = `${kind}\u0000${envKey}`;
+  let realm = version.shared.get(key);
+  if (realm === undefined) {
+    for (const other of version.shared.keys()) {
+      if (other.startsWith(`${kind}\u0000`)) {
+        version.shared.delete(other);
+        noteDiscarded();
+      }
+    }
+    realm = new Realm(version, kind);
+    realm.envKey = envKey;
+    version.shared.set(key, realm);
+  }
+  return realm;
+}
+
+/** Evaluate a realm for the next call while the worker is idle. */
+function prepareSpare(version, kind, modulePath, env) {
+  if (version.idle[kind].length > 0 || version.spares > 0) return;
+  version.spares += 1;
+  setImmediate(async () => {
+    try {
+      if (versions.get(version.id) !== version) return;
+      const realm = new Realm(version, kind);
+      realm.envKey = JSON.stringify(env);
+      const module = await realm.link(modulePath);
+      realm.pump(() => {
+        realm.enterImportPhase(null, env);
+        realm.evaluate(module);
+      });
+      if (module.status === "evaluated") {
+        realm.bind(null);
+        version.idle[kind].push(realm);
+      }
+    } catch {
+      // The call that needs this module reports the problem.
+    } finally {
+      version.spares -= 1;
+    }
+  });
+}
+
+// --- calls ----------------------------------------------------------------------------
+
+async function startCall(msg) {
+  const version = versions.get(msg.v);
+  const call = new Call(msg, version ?? new Version({ v: msg.v, modules: [] }));
+  calls.set(call.id, call);
+  if (version === undefined) {
+    call.failWith(`Uncaught Error: Bayou worker: module set ${msg.v} is not loaded`);
+    finish(call, false);
+    return;
+  }
+  const kind = realmKind(call);
+  if (kind !== "udf") {
+    await startAction(call, version, kind);
+    return;
+  }
+  const realm = acquireRealm(version, kind, JSON.stringify(call.env));
+  realm.uses += 1;
+  call.realm = realm;
+  call.onUncaught = afterStep;
+  let module;
+  try {
+    module = await realm.link(call.modulePath);
+  } catch (error) {
+    call.failWith(`Uncaught Error: ${error.message}`);
+    finish(call, false);
+    return;
+  }
+  step(call, () => {
+    if (module.status === "linked") {
+      realm.enterImportPhase(call, call.env);
+      realm.evaluate(module);
+    }
+    realm.bind(call);
+    proceed(call, module);
+  });
+}
+
+async function startAction(call, version, kind) {
+  const envKey = JSON.stringify(call.env);
+  const realm = sharedRealm(version, kind, envKey);
+  call.realm = realm;
+  call.onOutbox = scheduleFlush;
+  call.onUncaught = afterStep;
+  try {
+    const module = await realm.link(call.modulePath);
+    if (module.status === "linked") {
+      inActionScope({ call: null, env: call.env, logTarget: call }, () => realm.evaluate(module));
+    }
+    while (module.status === "evaluating" && !call.finished) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (call.finished) return;
+    if (module.status === "errored") {
+      version.shared.delete(`${kind}\u0000${envKey}`);
+      noteDiscarded();
+      call.fail(module.error);
+    } else {
+      inActionScope({ call, env: call.env, logTarget: call }, () => invoke(call, module.namespace));
+    }
+  } catch (error) {
+    call.fail(error);
+  }
+  afterStep(call);
+}
+
+function proceed(call, module) {
+  if (module.status === "evaluating") {
+    call.waitingModule = module;
+    return;
+  }
+  call.waitingModule = null;
+  if (module.status === "errored") {
+    call.realm.broken = true;
+    call.fail(module.error);
+    return;
+  }
+  invoke(call, module.namespace);
+}
+
+const INVOKERS = {
+  query: ["isQuery", "Query", (fn, call) => fn.invokeQuery(call.args)],
+  mutation: ["isMutation", "Mutation", (fn, call) => fn.invokeMutation(call.args)],
+  action: ["isAction", "Action", (fn, call) => fn.invokeAction(call.requestId, call.args)],
+};
+
+function definedAs(fn) {
+  if (fn?.isQuery) return "Query";
+  if (fn?.isMutation) return "Mutation";
+  if (fn?.isAction) return "Action";
+  if (fn?.isHttp) return "HttpAction";
+  return null;
+}
+
+function invoke(call, namespace) {
+  const [flag, label, run] = INVOKERS[call.kind];
+  const fn = namespace[call.exportName];
+  const udfPath = `${call.modulePath}:${call.exportName}`;
+  if (fn === undefined || fn === null) {
+    call.failWith(`Uncaught Error: Couldn't find function '${call.exportName}' in module '${call.modulePath}'`);
+    return;
+  }
+  if (!fn[flag]) {
+    const actual = definedAs(fn);
+    call.failWith(
+      actual === null
+        ? `Uncaught Error: ${udfPath} is not a Convex function`
+        : `Uncaught Error: Trying to execute ${udfPath} as ${label}, but it is defined as ${actual}.`,
+    );
+    return;
+  }
+  const settled = call.realm.kind === "udf" ? () => {} : () => afterStep(call);
+  const result = run(fn, call);
+  call.realm.api.then(
+    result,
+    (value) => {
+      call.succeed(value);
+      settled();
+    },
+    (error) => {
+      call.fail(error);
+      settled();
+    },
+  );
+}
+
+/** Run `task` as user code of `call` (inside its realm's pump) and account its JS time. */
+function step(call, task) {
+  const start = performance.now();
+  try {
+    call.realm.pump(task);
+  } catch (error) {
+    call.fail(error);
+  }
+  if (call.realm.kind === "udf") call.used += performance.now() - start;
+  afterStep(call);
+}
+
+function afterStep(call) {
+  if (call.finished) return;
+  if (call.outcome !== null) {
+    finish(call, !call.timedOut);
+    return;
+  }
+  if (call.realm.kind !== "udf") return;
+  if (call.used > call.limitMs) {
+    call.timedOut = true;
+    call.failWith(timeoutMessage(call.limitMs));
+    finish(call, false);
+    return;
+  }
+  if (call.outbox.length > 0) {
+    flush(call);
+  } else if (call.pending.size === 0) {
+    waitForHostPromises(call);
+  }
+}
+
+// User code awaits neither a syscall nor anything else we drive (e.g. crypto.subtle, a
+// Response body): pump again until it settles. Reactions to host promises land in the
+// realm's own microtask queue, which only drains when we run code in it.
+function waitForHostPromises(call) {
+  call.idleSteps = (call.idleSteps ?? 0) + 1;
+  call.idleSince ??= Date.now();
+  const giveUpAfter = Math.max(10_000, call.limitMs * 10);
+  if (Date.now() - call.idleSince > giveUpAfter) {
+    call.failWith("Uncaught Error: The function never finished: it awaits a promise that nothing resolves");
+    finish(call, false);
+    return;
+  }
+  const again = () => {
+    if (call.finished) return;
+    step(call, () => {
+      if (call.waitingModule !== null) proceed(call, call.waitingModule);
+    });
+  };
+  if (call.idleSteps < 20) setImmediate(again);
+  else setTimeout(again, Math.min(50, 2 ** (call.idleSteps - 20)));
+}
+
+function scheduleFlush(call) {
+  if (call.flushScheduled) return;
+  call.flushScheduled = true;
+  setImmediate(() => {
+    call.flushScheduled = false;
+    if (!call.finished) flush(call);
+  });
+}
+
+function finish(call, healthy) {
+  if (call.finished) return;
+  call.finished = true;
+  calls.delete(call.id);
+  const notices = call.outbox.filter((entry) => entry.startsWith("[0,"));
+  call.outbox = notices;
+  flush(call);
+  const outcome = call.outcome;
+  const head = `{"t":"done","id":${call.id},"u":${call.used},"logs":${JSON.stringify(call.logs)},`;
+  if (outcome.ok) {
+    send(`${head}"ok":true,"value":${JSON.stringify(outcome.value ?? "null")}}`);
+  } else {
+    const error = JSON.stringify({ message: outcome.message, data: outcome.data ?? null });
+    send(`${head}"ok":false,"timeout":${call.timedOut === true},"error":${error}}`);
+  }
+  for (const handle of call.timers.values()) clearTimeout(handle);
+  call.timers.clear();
+  if (call.realm !== null && call.realm.kind === "udf") {
+    releaseRealm(call.realm, healthy && !call.realm.broken, call.modulePath, call.env);
+  }
+  maybeRetire();
+}
+
+function cancelCall(msg) {
+  const call = calls.get(msg.id);
+  if (call === undefined) return;
+  call.timedOut = true;
+  call.failWith(msg.message ?? timeoutMessage(call.limitMs));
+  finish(call, false);
+}
+
+function onRet(msg) {
+  const call = calls.get(msg.id);
+  if (call === undefined || call.finished) return;
+  if (call.realm.kind === "udf") {
+    step(call, () => call.settle(msg.r));
+  } else {
+    call.settle(msg.r);
+  }
+}
+
+// --- analysis -------------------------------------------------------------------------
+
+async function analyze(msg) {
+  const version = versions.get(msg.v);
+  if (version === undefined) {
+    send(JSON.stringify({ t: "analyzed", id: msg.id, ok: false, message: `Module set ${msg.v} is not loaded` }));
+    return;
+  }
+  try {
+    const result = await analyzeVersion(version, { env: msg.env ?? {}, timeoutMs: msg.timeout ?? 10_000 });
+    send(JSON.stringify({ t: "analyzed", id: msg.id, ok: true, result }));
+  } catch (error) {
+    const message = error instanceof AnalysisError ? error.message : `Failed to analyze modules: ${error?.stack ?? error}`;
+    send(JSON.stringify({ t: "analyzed", id: msg.id, ok: false, message }));
+  } finally {
+    noteDiscarded(version.modules.size);
+    maybeRetire();
+  }
+}
+
+// --- input ----------------------------------------------------------------------------
+
+function dispatch(msg) {
+  switch (msg.t) {
+    case "call":
+      startCall(msg).catch((error) => internalError(msg.id, error));
+      break;
+    case "ret":
+      onRet(msg);
+      break;
+    case "load":
+      versions.set(msg.v, new Version(msg));
+      break;
+    case "unload": {
+      const version = versions.get(msg.v);
+      if (version !== undefined) {
+        versions.delete(msg.v);
+        const idle = Object.values(version.idle).reduce((n, realms) => n + realms.length, 0);
+        noteDiscarded(idle + version.shared.size);
+        maybeRetire();
+      }
+      break;
+    }
+    case "analyze":
+      analyze(msg);
+      break;
+    case "cancel":
+      cancelCall(msg);
+      break;
+    case "ping":
+      send(`{"t":"pong","id":${Number(msg.id)}}`);
+      break;
+    default:
+      process.stderr.write(`bayou worker: unknown message type ${JSON.stringify(msg.t)}\n`);
+  }
+}
+
+function internalError(id, error) {
+  process.stderr.write(`bayou worker: internal error in call ${id}: ${error?.stack ?? error}\n`);
+  const call = calls.get(id);
+  if (call !== undefined && !call.finished) {
+    call.failWith(`Uncaught Error: internal error in Bayou's JS runtime: ${error?.message ?? error}`);
+    finish(call, false);
+  }
+}
+
+let pending = [];
+process.stdin.on("data", (chunk) => {
+  let start = 0;
+  let newline = chunk.indexOf(10);
+  while (newline !== -1) {
+    pending.push(chunk.subarray(start, newline));
+    const line = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+    pending = [];
+    if (line.length > 0) {
+      let msg;
+      try {
+        msg = JSON.parse(line.toString("utf8"));
+      } catch (error) {
+        process.stderr.write(`bayou worker: bad message: ${error.message}\n`);
+        msg = null;
+      }
+      if (msg !== null) dispatch(msg);
+    }
+    start = newline + 1;
+    newline = chunk.indexOf(10, start);
+  }
+  if (start < chunk.length) pending.push(chunk.subarray(start));
+});
+process.stdin.on("end", () => process.exit(0));
+
+// User code must never take the worker down: a rejection nobody handles, or an exception
+// thrown from a callback of a host API, is the problem of the call it belongs to.
+process.on("unhandledRejection", () => {});
+process.on("uncaughtException", (error) => {
+  process.stderr.write(`bayou worker: uncaught exception: ${error?.stack ?? error}\n`);
+});
+
+send(JSON.stringify({ t: "ready", pid: process.pid, node: process.version }));

@@ -1,0 +1,3 @@
+import { query } from "./_generated/server";
+
+export const fine = query({ args: {}, handler: async () => "fine" });

@@ -1,0 +1,307 @@
+"""Calls of the captured test app's functions through the JS runtime, with a fake handler."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bayou.errors import ConvexError
+from bayou.runtimes.js import AnalysisError, JsRuntime, Module
+from bayou.values.ids import encode_id
+from tests.runtimes.js.fakedb import TABLES, FakeDb, invocation
+
+
+async def test_query_with_index_and_filter_streams_its_query_to_the_handler_once(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    db.add("messages", author="ada", body="a", likes=3.0)
+    db.add("messages", author="ada", body="b", likes=0.0)
+    db.add("messages", author="bob", body="c", likes=9.0)
+    result = await runtime.invoke(
+        invocation("messages.js:byAuthor", {"author": "ada", "minLikes": 1}), db
+    )
+    assert result.ok, result.error_message
+    assert [m["body"] for m in json.loads(result.value_json)] == ["a"]
+    streams = [args for op, args in db.ops if op == "1.0/queryStreamNext"]
+    assert streams[0]["query"]["source"] == {
+        "type": "IndexRange",
+        "indexName": "messages.by_author",
+        "range": [{"type": "Eq", "fieldPath": "author", "value": "ada"}],
+        "order": None,
+    }
+    assert streams[0]["query"]["operators"] == [
+        {"filter": {"$gte": [{"$field": "likes"}, {"$literal": 1}]}}
+    ]
+    assert all(set(later) == {"queryId"} for later in streams[1:])
+    # The cleanup reached the handler before invoke returned.
+    assert db.ops[-1] == ("1.0/queryCleanup", {"queryId": streams[0]["queryId"]})
+
+
+async def test_mutations_insert_get_patch_replace_and_delete_through_the_handler(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    def mutation(path, args):
+        return runtime.invoke(invocation(path, args, udf_type="mutation"), db)
+
+    sent = await mutation("messages.js:send", {"author": "ada", "body": "hi"})
+    assert sent.ok, sent.error_message
+    message_id = json.loads(sent.value_json)
+    assert db.docs[message_id]["body"] == "hi"
+    liked = await mutation("messages.js:like", {"id": message_id})
+    assert json.loads(liked.value_json) == 1
+    assert db.docs[message_id]["likes"] == 1
+    edited = await mutation("messages.js:edit", {"id": message_id, "body": "edited"})
+    assert edited.ok and edited.value_json == "null"
+    assert db.docs[message_id] == {
+        "_id": message_id,
+        "_creationTime": db.docs[message_id]["_creationTime"],
+        "author": "ada",
+        "body": "edited",
+        "likes": 1,
+    }
+    removed = await mutation("messages.js:remove", {"id": message_id})
+    assert removed.ok and message_id not in db.docs
+    ops = [op for op, _ in db.ops]
+    assert ops == [
+        "1.0/insert",
+        "1.0/get", "1.0/shallowMerge",
+        "1.0/get", "1.0/replace",
+        "1.0/remove",
+    ]  # fmt: skip
+
+
+async def test_internal_mutation_runs_like_any_other(runtime: JsRuntime, db: FakeDb) -> None:
+    db.add("messages", author="a", body="x", likes=0.0)
+    db.add("messages", author="b", body="y", likes=0.0)
+    result = await runtime.invoke(invocation("messages.js:resetAll", {}, udf_type="mutation"), db)
+    assert result.value_json == "2"
+    assert db.docs == {}
+
+
+async def test_normalize_id_is_answered_in_the_worker_with_the_call_table_numbers(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    message_id = encode_id(TABLES["messages"], bytes(range(16)))
+    counter_id = encode_id(TABLES["counters"], bytes(range(16)))
+
+    async def normalize(text):
+        result = await runtime.invoke(invocation("messages.js:normalize", {"id": text}), db)
+        assert result.ok, result.error_message
+        return json.loads(result.value_json)
+
+    assert await normalize(message_id) == message_id
+    assert await normalize(counter_id) is None
+    assert await normalize(message_id[:-1] + ("0" if message_id[-1] != "0" else "1")) is None
+    assert await normalize("not an id") is None
+    assert db.ops == []
+
+
+async def test_same_seed_gives_same_randomness_and_time_is_frozen(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    async def run(seed):
+        result = await runtime.invoke(
+            invocation("misc.js:randomness", seed=seed, now_ms=1_234_567_890_123.0), db
+        )
+        assert result.ok, result.error_message
+        return json.loads(result.value_json)
+
+    first, again, other = await run(1), await run(1), await run(2)
+    assert first["random"] == again["random"]
+    assert first["random"] != other["random"]
+    assert len(set(first["random"])) == 3
+    assert all(0 <= r < 1 for r in first["random"])
+    assert first["now"] == first["date"] == first["later"] == 1_234_567_890_123
+
+
+async def test_environment_variables_are_visible_per_call(runtime: JsRuntime, db: FakeDb) -> None:
+    first = await runtime.invoke(invocation("misc.js:env", {"name": "GREETING"}), db)
+    assert first.value_json == '"hello"'
+    other = await runtime.invoke(
+        invocation("misc.js:env", {"name": "GREETING"}, env={"GREETING": "bonjour"}), db
+    )
+    assert other.value_json == '"bonjour"'
+    missing = await runtime.invoke(invocation("misc.js:env", {"name": "NOPE"}), db)
+    assert missing.value_json == "null"
+
+
+async def test_console_output_becomes_log_lines_formatted_like_convex(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    result = await runtime.invoke(invocation("misc.js:logs"), db)
+    assert result.ok
+    lines = [(line["level"], line["messages"]) for line in result.log_lines]
+    assert lines == [
+        ("LOG", ["'hello'", "42", "{\n  a: [ 1, 'two' ],\n  b: null\n}", "undefined"]),
+        ("INFO", ["'info'"]),
+        ("WARN", ["'warn'"]),
+        ("ERROR", ["[Error: shown]"]),
+        ("DEBUG", ["true"]),
+    ]
+    assert all(not line["isTruncated"] and line["timestamp"] > 0 for line in result.log_lines)
+
+
+async def test_thrown_error_reports_the_original_source_location(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    result = await runtime.invoke(invocation("misc.js:fails"), db)
+    assert not result.ok
+    assert result.error_message == "Uncaught Error: boom\n    at handler (../convex/misc.ts:36:11)"
+    assert result.error_data_json is None
+
+
+async def test_convex_error_data_reaches_the_caller(runtime: JsRuntime, db: FakeDb) -> None:
+    result = await runtime.invoke(invocation("misc.js:failsWithData"), db)
+    assert not result.ok
+    assert result.error_message.startswith('Uncaught ConvexError: {"code":42,"why":"nope"}')
+    assert json.loads(result.error_data_json) == {"code": 42, "why": "nope"}
+
+
+async def test_errors_raised_by_the_handler_are_thrown_in_js(runtime: JsRuntime) -> None:
+    class Failing(FakeDb):
+        async def op_get(self, args):
+            raise ConvexError({"code": "DENIED"})
+
+        async def op_insert(self, args):
+            raise RuntimeError("Table messages is read-only")
+
+    db = Failing()
+    denied = await runtime.invoke(
+        invocation("messages.js:like", {"id": db.add("messages", likes=0.0)}, udf_type="mutation"),
+        db,
+    )
+    assert not denied.ok
+    assert json.loads(denied.error_data_json) == {"code": "DENIED"}
+    assert denied.error_message.startswith("Uncaught ConvexError:")
+    refused = await runtime.invoke(
+        invocation("messages.js:send", {"author": "a", "body": "b"}, udf_type="mutation"), db
+    )
+    assert refused.error_message.startswith("Uncaught Error: Table messages is read-only")
+    assert refused.error_data_json is None
+
+
+async def test_fetch_and_timers_are_refused_in_queries(runtime: JsRuntime, db: FakeDb) -> None:
+    fetch = await runtime.invoke(invocation("misc.js:usesFetch"), db)
+    assert fetch.error_message.startswith(
+        "Uncaught Error: Can't use fetch() in queries and mutations. Please consider using an action."
+    )
+    timer = await runtime.invoke(invocation("misc.js:usesTimer"), db)
+    assert timer.error_message.startswith("Uncaught Error: Can't use setTimeout in queries")
+
+
+async def test_int64_and_bytes_cross_as_convex_json(runtime: JsRuntime, db: FakeDb) -> None:
+    result = await runtime.invoke(
+        invocation("misc.js:bigints", {"n": {"$integer": "BQAAAAAAAAA="}}), db
+    )
+    assert json.loads(result.value_json) == {
+        "bytes": {"$bytes": "AAAA"},
+        "doubled": {"$integer": "CgAAAAAAAAA="},
+    }
+
+
+async def test_calling_a_function_as_the_wrong_type_is_refused(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    result = await runtime.invoke(invocation("misc.js:noop", udf_type="mutation"), db)
+    assert result.error_message == (
+        "Uncaught Error: Trying to execute misc.js:noop as Mutation, but it is defined as Query."
+    )
+    missing = await runtime.invoke(invocation("misc.js:nothing"), db)
+    assert "Couldn't find function 'nothing'" in missing.error_message
+
+
+async def test_action_fetches_runs_nested_functions_and_uses_timers(
+    runtime: JsRuntime, db: FakeDb, loopback_url: str
+) -> None:
+    result = await runtime.invoke(
+        invocation("actions.js:roundTrip", {"url": loopback_url, "author": "ada"}), db
+    )
+    assert result.ok, result.error_message
+    value = json.loads(result.value_json)
+    assert value["body"] == "fetched over loopback"
+    assert value["count"] == 1
+    assert value["removed"] == 1
+    ops = [op for op, _ in db.ops]
+    assert ops[:3] == ["1.0/actions/mutation", "1.0/insert", "1.0/actions/query"]
+    assert "1.0/actions/mutation" in ops[3:]
+
+
+async def test_use_node_action_can_import_node_builtins(runtime: JsRuntime, db: FakeDb) -> None:
+    result = await runtime.invoke(invocation("nodeActions.js:sha", {"text": "abc"}), db)
+    assert result.ok, result.error_message
+    assert json.loads(result.value_json) == {
+        "sha": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        "host": "string",
+    }
+
+
+async def test_fresh_context_per_call_mode_gives_the_same_results(pushed_app, node: str) -> None:
+    rt = JsRuntime(node=node, workers=1, max_context_uses=1)
+    await rt.start()
+    try:
+        await rt.load("app", pushed_app)
+        db = FakeDb(rt)
+        for _ in range(3):
+            result = await rt.invoke(invocation("misc.js:randomness", seed=5), db)
+            assert result.ok
+        first = await rt.invoke(invocation("misc.js:randomness", seed=5), db)
+        again = await rt.invoke(invocation("misc.js:randomness", seed=5), db)
+        assert first.value_json == again.value_json
+    finally:
+        await rt.close()
+
+
+async def test_log_lines_are_capped_and_long_lines_truncated(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    many = await runtime.invoke(invocation("misc.js:manyLogs", {"lines": 300, "size": 1}), db)
+    assert len(many.log_lines) == 256
+    assert many.log_lines[-1]["level"] == "ERROR"
+    assert many.log_lines[-1]["messages"] == [
+        "Log overflow (maximum 256). Remaining log lines omitted."
+    ]
+    long = await runtime.invoke(invocation("misc.js:manyLogs", {"lines": 1, "size": 40000}), db)
+    (line,) = long.log_lines
+    assert line["isTruncated"]
+    assert len(line["messages"]) == 1
+    assert len(line["messages"][0]) == 32768
+
+
+async def test_external_packages_of_use_node_modules_are_refused_clearly(node: str) -> None:
+    # The CLI leaves packages listed in convex.json's node.externalPackages unbundled and
+    # sends them as nodeDependencies; installing them is not supported yet.
+    module = Module(
+        "ext.js",
+        'import pad from "left-pad";\nexport const padded = pad("x", 3);\n',
+        environment="node",
+    )
+    rt = JsRuntime(node=node, workers=1)
+    await rt.start()
+    try:
+        await rt.load("ext", [module])
+        with pytest.raises(AnalysisError, match=r"'left-pad'.*nodeDependencies"):
+            await rt.analyze("ext")
+    finally:
+        await rt.close()
+
+
+async def test_module_top_level_sees_the_import_seed_and_time(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    first = json.loads((await runtime.invoke(invocation("misc.js:importPhase"), db)).value_json)
+    assert first["importedAt"] == 1_600_000_000_000
+    assert first["now"] == 1_700_000_000_000
+    again = await runtime.invoke(invocation("misc.js:importPhase", seed=99), db)
+    assert json.loads(again.value_json)["importRandom"] == first["importRandom"]
+
+
+async def test_convex_error_of_a_nested_query_reaches_the_action_with_its_data(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    result = await runtime.invoke(invocation("actions.js:catchesConvexError"), db)
+    assert result.ok, result.error_message
+    assert json.loads(result.value_json) == {
+        "isConvexError": True,
+        "data": {"code": 42, "why": "nope"},
+    }
