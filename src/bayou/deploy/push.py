@@ -302,14 +302,12 @@ class PushPipeline:
             if push.change
             else {"added_indexes": [], "removed_indexes": []}
         )
-        old_auth = [orjson.dumps(p, option=orjson.OPT_SORT_KEYS) for p in previous.auth_providers]
-        new_auth = [
-            orjson.dumps(p, option=orjson.OPT_SORT_KEYS) for p in push.deployment.auth_providers
-        ]
+        old_auth = [_describe_provider(p) for p in previous.auth_providers]
+        new_auth = [_describe_provider(p) for p in push.deployment.auth_providers]
         return {
             "authDiff": {
-                "added": [orjson.loads(p) for p in new_auth if p not in old_auth],
-                "removed": [orjson.loads(p) for p in old_auth if p not in new_auth],
+                "added": [p for p in new_auth if p not in old_auth],
+                "removed": [p for p in old_auth if p not in new_auth],
             },
             "definitionDiffs": {},
             "componentDiffs": {
@@ -355,6 +353,13 @@ def _auth_providers(config: Any) -> list[dict[str, Any]]:
             "auth.config must export an object with a `providers` list", code="InvalidAuthConfig"
         )
     return providers
+
+
+def _describe_provider(provider: dict[str, Any]) -> str:
+    """How the CLI lists an auth provider in a push's diff: its issuer (and application)."""
+    issuer = provider.get("domain") or provider.get("issuer") or orjson.dumps(provider).decode()
+    app = provider.get("applicationID")
+    return f"{issuer} ({app})" if app else str(issuer)
 
 
 def _seed(version: str) -> list[int]:

@@ -14,37 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bayou.errors import BadRequest
+from bayou.runtimes.base import RuntimeModule
 
 UdfType = Literal["Query", "Mutation", "Action", "HttpAction"]
 
 
-@dataclass(frozen=True)
-class Module:
-    """One pushed module: `path` like "messages.js" or "_deps/ABC123.js"."""
-
-    path: str
-    source: str
-    source_map: str | None = None
-    environment: Literal["isolate", "node"] = "isolate"
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Module:
-        """A module as the CLI sends it: `{path, source, sourceMap?, environment}`."""
-        return cls(
-            path=obj["path"],
-            source=obj["source"],
-            source_map=obj.get("sourceMap"),
-            environment=obj.get("environment", "isolate"),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's shape (also what the worker's `load` message carries)."""
-        return {
-            "path": self.path,
-            "source": self.source,
-            "sourceMap": self.source_map,
-            "environment": self.environment,
-        }
+Module = RuntimeModule
+"""One pushed module: `path` like "messages.js" or "_deps/ABC123.js"."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +94,25 @@ class Analysis:
         """The `crons.export()` JSON of `crons.js`, or None without crons."""
         module = self.modules.get("crons.js")
         return None if module is None else module.crons
+
+    def to_json(self) -> dict[str, Any]:
+        """The analysis as the core stores it, the same shape for every runtime: modules
+        with all their functions (HTTP actions included) and their crons."""
+        return {
+            "modules": {
+                path: {
+                    "functions": [f.to_json() for f in m.functions],
+                    "httpRoutes": m.http_routes,
+                    "cronSpecs": None,
+                    "sourceMapped": None,
+                    "crons": m.crons,
+                }
+                for path, m in self.modules.items()
+            },
+            "schema": self.schema,
+            "authConfig": self.auth_config,
+            "definition": self.definition,
+        }
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Analysis:

@@ -8,100 +8,20 @@ parsed JSON (dicts, lists, str, float …): the handler sees them the way Convex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Literal, Protocol, TypedDict
-
-UdfKind = Literal["query", "mutation", "action"]
-
-# Convex's defaults: 1 s of JS time for queries and mutations, 10 minutes for actions.
-DEFAULT_TIMEOUTS_S: Mapping[str, float] = MappingProxyType(
-    {"query": 1.0, "mutation": 1.0, "action": 600.0}
+from bayou.runtimes.base import (
+    DEFAULT_TIMEOUTS_S,
+    Invocation,
+    InvocationResult,
+    LogLine,
+    SyscallHandler,
+    UdfKind,
 )
 
-
-class SyscallHandler(Protocol):
-    """Answers the asynchronous syscalls of one call (and of nothing else).
-
-    `op` is Convex's name ("1.0/get", "1.0/insert", "1.0/queryStreamNext" …), `args` its
-    parsed JSON arguments; return the JSON result (any value orjson can serialise, including
-    `orjson.Fragment` for text that is already JSON). Raise to make the call in JS throw:
-    the exception's `message` attribute (or `str()`) becomes the JS error's message, and a
-    `bayou.errors.ConvexError` (its `data`, or a `data_json` attribute holding JSON text)
-    arrives in JS as a ConvexError with that data.
-
-    Answered inside the worker and never seen here: `1.0/queryStream` (the query reaches
-    the handler with the first `1.0/queryStreamNext` of its id, as
-    `{"queryId", "query", "version"}`; later ones carry only `{"queryId"}`),
-    `1.0/db/normalizeId`, `1.0/getSnapshotTs`, `1.0/componentArgument`. `1.0/queryCleanup`
-    `{"queryId"}` arrives without waiting for an answer, before the call's result.
-    """
-
-    async def async_syscall(self, op: str, args: Any) -> Any: ...
-
-
-@dataclass
-class Invocation:
-    """A call of one exported function of one module set."""
-
-    version: str
-    udf_type: UdfKind
-    path: str  # canonical "dir/module.js:export" ("module:export" is accepted too)
-    args_json: str  # JSON text of the one-element array [convexJson(args)]
-    env: dict[str, str] = field(default_factory=dict)
-    seed: int = 0  # Math.random / crypto.getRandomValues seed (queries, mutations)
-    now_ms: float = 0.0  # Date.now() for queries and mutations
-    table_numbers: dict[str, int] = field(default_factory=dict)  # for ctx.db.normalizeId
-    request_id: str = ""
-    timeout_s: float | None = None  # None: Convex's default for the udf type
-    snapshot_ts: int | None = None  # what ctx.meta.getSnapshotTs() returns (ns), if known
-
-    @property
-    def module_path(self) -> str:
-        """ "messages.js" of "messages.js:send"."""
-        return _split_path(self.path)[0]
-
-    @property
-    def export_name(self) -> str:
-        """ "send" of "messages.js:send" ("default" when the path names no export)."""
-        return _split_path(self.path)[1]
-
-    @property
-    def limit_s(self) -> float:
-        """The time limit that applies to this call."""
-        if self.timeout_s is not None:
-            return self.timeout_s
-        return DEFAULT_TIMEOUTS_S[self.udf_type]
-
-
-def _split_path(path: str) -> tuple[str, str]:
-    module, sep, name = path.rpartition(":")
-    if not sep:
-        module, name = path, "default"
-    if not module.endswith(".js"):
-        module += ".js"
-    return module, name
-
-
-class LogLine(TypedDict):
-    """One console line: `messages` are the rendered arguments (`'hello'`, `{\\n  a: 1\\n}`)."""
-
-    level: Literal["LOG", "INFO", "WARN", "ERROR", "DEBUG"]
-    messages: list[str]
-    timestamp: float
-    isTruncated: bool
-
-
-@dataclass
-class InvocationResult:
-    """How a call ended. `error_message` is what Convex reports ("Uncaught Error: boom\\n
-    at handler (../convex/m.ts:4:9)"); `error_data_json` is set for ConvexErrors only."""
-
-    ok: bool
-    value_json: str | None = None
-    error_message: str | None = None
-    error_data_json: str | None = None
-    log_lines: list[LogLine] = field(default_factory=list)
-    timed_out: bool = False
-    user_time_ms: float = 0.0
+__all__ = [
+    "DEFAULT_TIMEOUTS_S",
+    "Invocation",
+    "InvocationResult",
+    "LogLine",
+    "SyscallHandler",
+    "UdfKind",
+]

@@ -295,7 +295,7 @@ class PythonRuntime:
             "now": call.now_ms,
             "tables": call.table_numbers,
             "rid": call.request_id,
-            "limit": call.timeout_s,
+            "limit": call.limit_s,
             "importSeed": loaded.import_seed,
             "importNow": loaded.import_now,
         }

@@ -206,7 +206,7 @@ class WorkerProcess:
         call_id = next(self._ids)
         message["id"] = call_id
         watchdog = _Watchdog(self.kill)
-        limit = call.timeout_s
+        limit = call.limit_s
         pausable = call.udf_type != "action"
         tasks: set[asyncio.Task[None]] = set()
         conflicts: list[OccError] = []
@@ -260,7 +260,7 @@ class WorkerProcess:
     async def _ended(self, call: Invocation) -> InvocationResult:
         self.retired = True
         if self.killed:
-            return InvocationResult(ok=False, error_message=timeout_message(call.timeout_s))
+            return InvocationResult(ok=False, error_message=timeout_message(call.limit_s))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.process.wait(), 5.0)
         code = self.process.returncode
