@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bayou.database.catalog import Catalog
+from bayou.database.document import Doc
 from bayou.database.index_key import document_key
 from bayou.database.transaction import Transaction, apply_metadata_write
 from bayou.database.write_log import LogEntry
@@ -198,7 +199,7 @@ class Committer:
                 continue
             if rows.catalog is not None:
                 catalog = rows.catalog
-            pending.append(LogEntry(ts, tuple(rows.keys), tuple(sorted(rows.tables))))
+            pending.append(LogEntry.create(ts, tuple(rows.keys), tuple(sorted(rows.tables))))
             documents.extend(rows.documents)
             indexes.extend(rows.indexes)
             if tx.globals:
@@ -221,7 +222,7 @@ class Committer:
                     raise
             else:
                 if pending:
-                    db._publish(pending, catalog)
+                    db._publish(pending, catalog, _published_documents(accepted))
                 self.batches += 1
                 self.commits += len(accepted)
         for req in raw:
@@ -233,6 +234,19 @@ class Committer:
         for req, err in rejected:
             if not req.future.done():
                 req.future.set_exception(err)
+
+
+def _published_documents(accepted) -> list:
+    """(key, ts, doc) for every document the accepted transactions wrote, for the cache."""
+    out = []
+    for req, ts, _ in accepted:
+        for w in req.tx.writes.values():
+            if w.old is None and w.new is None:
+                continue
+            new = w.new
+            doc = None if new is None else Doc(new.table, w.internal_id, new.value, ts, new.json)
+            out.append(((w.table.id, w.internal_id), ts, doc))
+    return out
 
 
 def _occ_error(

@@ -27,6 +27,8 @@ from bayou.database.catalog import (
 )
 from bayou.database.committer import Committer
 from bayou.database.contention import HotKeys
+from bayou.database.document import Doc
+from bayou.database.document_cache import DocumentCache
 from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
 from bayou.database.transaction import Transaction
@@ -64,6 +66,7 @@ class Database:
         self.system_table_names = frozenset(self.system_tables)
         self.write_log = write_log or WriteLog()
         self.hot_keys = HotKeys()
+        self.documents = DocumentCache()
         self.catalog = Catalog()
         self.latest_ts = 0
         self._catalogs: list[tuple[int, Catalog]] = []
@@ -172,10 +175,18 @@ class Database:
                 return False
         return True
 
-    def _publish(self, entries: list[LogEntry], catalog: Catalog) -> None:
+    def _publish(
+        self,
+        entries: list[LogEntry],
+        catalog: Catalog,
+        documents: list[tuple[tuple[bytes, bytes], int, Doc | None]],
+    ) -> None:
         """Called by the committer once a batch is durable."""
         for entry in entries:
             self.write_log.append(entry)
+        cache = self.documents
+        for key, ts, doc in documents:
+            cache.publish(key, ts, doc)
         self.latest_ts = entries[-1].ts
         if catalog is not self.catalog:
             self.catalog = catalog

@@ -57,8 +57,14 @@ async def run_transaction(
             tx = db.begin(namespace=namespace)
             tx.admission = Admission(db.hot_keys, held)
             try:
-                result = await fn(tx)
-                if tx.restart_key is not None:  # user code caught the restart; restart anyway
+                try:
+                    result = await fn(tx)
+                except Exception:
+                    # However the restart surfaced (caught by user code, turned into a
+                    # function error by a runtime), the attempt is void: restart it.
+                    if tx.restart_key is None:
+                        raise
+                if tx.restart_key is not None:
                     raise RestartTransaction(tx.restart_key)
                 ts = await db.commit(tx)
             except RestartTransaction as restart:

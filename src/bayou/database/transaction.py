@@ -105,10 +105,17 @@ class Transaction:
         self.reads.add_point(table.by_id.id, internal_id)
         if write is not None:
             return write.new
-        revision = await self.db.persistence.get_document(table.id, internal_id, self.begin_ts)
-        if revision is None or revision.value is None:
+        db = self.db
+        key = (table.id, internal_id)
+        known, doc = db.documents.lookup(key, self.begin_ts)
+        if not known:
+            revision = await db.persistence.get_document(table.id, internal_id, self.begin_ts)
+            live = revision is not None and revision.value is not None
+            doc = Doc.from_revision(table, revision) if live else None  # type: ignore[arg-type]
+            if db.latest_ts == self.begin_ts:  # nothing committed since: it is the newest
+                db.documents.fill(key, revision.ts if revision is not None else 0, doc)
+        if doc is None:
             return None
-        doc = Doc.from_revision(table, revision)
         self.count_read(table, doc)
         return doc
 
@@ -312,11 +319,19 @@ class Transaction:
 
     def savepoint(self) -> tuple:
         """The write state now, to roll back to if a nested mutation fails."""
-        return (dict(self.writes), self.catalog, self.documents_written, self.bytes_written, self.metadata_written)
+        return (
+            dict(self.writes),
+            self.catalog,
+            self.documents_written,
+            self.bytes_written,
+            self.metadata_written,
+        )
 
     def rollback_to(self, savepoint: tuple) -> None:
         """Undo the writes made since `savepoint` (reads stay: they did happen)."""
-        writes, self.catalog, self.documents_written, self.bytes_written, self.metadata_written = savepoint
+        writes, self.catalog, self.documents_written, self.bytes_written, self.metadata_written = (
+            savepoint
+        )
         self.writes = dict(writes)
 
     # -- tables, ids, schema ---------------------------------------------------------
