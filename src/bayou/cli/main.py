@@ -22,6 +22,7 @@ import typer
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("serve", "bayou.cli.serve:serve"),
     ("admin-key", "bayou.cli.admin_key:admin_key"),
+    ("doctor", "bayou.cli.doctor:doctor"),
 )
 """(command name, "module:function") for every `bayou` subcommand."""
 
