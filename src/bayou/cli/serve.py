@@ -104,6 +104,7 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
                     sig, lambda: [setattr(s, "should_exit", True) for s in servers]
                 )
         tasks = [asyncio.create_task(s.serve()) for s in servers]
+        watchdog = asyncio.create_task(_stop_when_fatal(backend, servers))
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
                 break
@@ -116,6 +117,9 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
             for s in servers:
                 s.should_exit = True
         await asyncio.gather(*tasks)
+        watchdog.cancel()
+        if backend.db is not None and backend.db.fatal is not None:
+            raise backend.db.fatal
         if not all(s.started for s in servers):
             raise BayouError(
                 f"Could not listen on {settings.host}:{settings.port} and :{settings.site_port} "
@@ -123,6 +127,15 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
             )
     finally:
         await backend.stop()
+
+
+async def _stop_when_fatal(backend: Backend, servers: list[_Server]) -> None:
+    """Stop serving if the database can no longer commit (another server took it over)."""
+    assert backend.db is not None
+    await backend.db.fatal_event.wait()
+    log.critical("stopping: %s", backend.db.fatal)
+    for s in servers:
+        s.should_exit = True
 
 
 def _uvicorn_config(app, settings: Settings, port: int) -> uvicorn.Config:

@@ -214,6 +214,8 @@ class Committer:
                     if isinstance(e, BayouError)
                     else InternalError(f"Writing the commit failed: {e}")
                 )
+                if err.code == "LeaseLost":
+                    db.fail(err)
                 for req in [*(a[0] for a in accepted), *raw]:
                     if not req.future.done():
                         req.future.set_exception(err)

@@ -33,7 +33,7 @@ from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
 from bayou.database.transaction import Transaction
 from bayou.database.write_log import LogEntry, WriteLog
-from bayou.errors import BadRequest, InternalError
+from bayou.errors import BadRequest, BayouError, InternalError
 from bayou.persistence.base import Persistence
 from bayou.values import ids
 from bayou.values import json as vjson
@@ -66,6 +66,10 @@ class Database:
         self.system_table_names = frozenset(self.system_tables)
         self.write_log = write_log or WriteLog()
         self.hot_keys = HotKeys()
+        # Set when the database can no longer commit (another process took the writer
+        # lease): the server must stop rather than keep answering from stale state.
+        self.fatal: BayouError | None = None
+        self.fatal_event = asyncio.Event()
         self.documents = DocumentCache()
         self.catalog = Catalog()
         self.latest_ts = 0
@@ -145,6 +149,8 @@ class Database:
         """Validate and persist; returns the commit timestamp or raises OccError."""
         if not tx.writes and not tx.globals:
             return tx.begin_ts  # nothing to make durable: serializable at its snapshot
+        if self.fatal is not None:
+            raise self.fatal
         return await self.committer.commit(tx)
 
     def catalog_at(self, ts: int) -> Catalog:
@@ -198,6 +204,12 @@ class Database:
     async def _notify_advanced(self) -> None:
         async with self._advanced:
             self._advanced.notify_all()
+
+    def fail(self, error: BayouError) -> None:
+        """Stop accepting work for good (called by the committer on a lost lease)."""
+        if self.fatal is None:
+            self.fatal = error
+            self.fatal_event.set()
 
     def _remember_catalog(self) -> None:
         self._catalogs.append((self.latest_ts, self.catalog))
