@@ -70,6 +70,8 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL server URL without a database; under CI a missing server fails the run."""
     if not postgres_available():
         if IN_CI:
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} (CI=true: this is a failure)")
+            pytest.fail(
+                f"PostgreSQL is not reachable at {POSTGRES_URL} (CI=true: this is a failure)"
+            )
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
     yield POSTGRES_URL
