@@ -166,6 +166,7 @@ async def _background(db: Database, change: SchemaChange) -> None:
 
             async def fail(tx: Transaction) -> None:
                 await tx.fail_schema(change.schema_id, change.error or "")
+                await _drop_new_indexes(tx, change)
 
             await run_transaction(db, fail, retries=100)
             return
@@ -179,6 +180,7 @@ async def _background(db: Database, change: SchemaChange) -> None:
                 return
             if doc.value["state"] == "failed":
                 change.error = doc.value.get("error")
+                await _drop_new_indexes(tx, change)
                 return
             if doc.value["state"] == "pending":
                 await tx.patch(doc.id, {"state": "validated"}, system=True)
@@ -188,6 +190,16 @@ async def _background(db: Database, change: SchemaChange) -> None:
         change.error = change.error or f"Schema update failed: {e}"
     finally:
         change.done.set()
+
+
+async def _drop_new_indexes(tx: Transaction, change: SchemaChange) -> None:
+    """A failed change leaves no index behind: the next push starts from the active ones
+    (and reports its indexes as added)."""
+    index_table = tx.catalog.table(INDEXES.name)
+    assert index_table is not None
+    for index_id in change.new_index_ids:
+        if await tx.get_doc(index_table, index_id) is not None:
+            await tx.delete(ids.encode_id(INDEXES.number, index_id), system=True)
 
 
 async def _validate_existing(db: Database, change: SchemaChange) -> tuple[str, str] | None:

@@ -29,7 +29,6 @@ from bayou.database.catalog import (
 )
 from bayou.database.contention import Admission, RestartTransaction
 from bayou.database.document import Doc, Write
-from bayou.database.index_key import document_key
 from bayou.database.query import QueryPlan
 from bayou.database.query_stream import QueryStream
 from bayou.database.read_set import ReadSet
@@ -63,7 +62,6 @@ class Transaction:
         self.limits = limits
         self.reads = ReadSet()
         self.writes: dict[tuple[bytes, bytes], Write] = {}
-        self.metadata_written = False
         # Persistence globals to write with this commit (bootstrap, storage fingerprints).
         self.globals: dict[str, Any] | None = None
         self.documents_written = 0
@@ -309,7 +307,6 @@ class Transaction:
             write.old = previous.old
         self.writes[key] = write
         if write.table.name in METADATA_TABLES:
-            self.metadata_written = True
             self.catalog = apply_metadata_write(self.catalog, write)
 
     def _next_creation_time(self) -> float:
@@ -319,19 +316,11 @@ class Transaction:
 
     def savepoint(self) -> tuple:
         """The write state now, to roll back to if a nested mutation fails."""
-        return (
-            dict(self.writes),
-            self.catalog,
-            self.documents_written,
-            self.bytes_written,
-            self.metadata_written,
-        )
+        return (dict(self.writes), self.catalog, self.documents_written, self.bytes_written)
 
     def rollback_to(self, savepoint: tuple) -> None:
         """Undo the writes made since `savepoint` (reads stay: they did happen)."""
-        writes, self.catalog, self.documents_written, self.bytes_written, self.metadata_written = (
-            savepoint
-        )
+        writes, self.catalog, self.documents_written, self.bytes_written = savepoint
         self.writes = dict(writes)
 
     # -- tables, ids, schema ---------------------------------------------------------
@@ -526,16 +515,6 @@ class Transaction:
         """The name of the table an id string belongs to (for `v.id` validators)."""
         info = self.catalog.table_for_id(id, self.namespace)
         return info.name if info is not None else None
-
-    def index_keys_changed(self) -> list[tuple[bytes, bytes]]:
-        """Every (index id, key) this transaction's writes touch, old and new (for tests)."""
-        keys: list[tuple[bytes, bytes]] = []
-        for w in self.writes.values():
-            for index in w.table.indexes.values():
-                for doc in (w.old, w.new):
-                    if doc is not None:
-                        keys.append((index.id, document_key(index, w.internal_id, doc.value)))
-        return keys
 
 
 def apply_metadata_write(catalog: Catalog, write: Write) -> Catalog:
