@@ -203,6 +203,14 @@ class FunctionRunner:
     def _resolve(self, deployment: Deployment, req: CallRequest) -> FunctionSpec:
         spec = deployment.function(req.path)
         if spec is None or (spec.visibility == "internal" and not req.identity.may_call_internal):
+            if req.kind is None:
+                # Calls of any kind (`/api/function`, `npx convex run`) word it as Convex's
+                # any_udf does: the CLI then lists the deployed functions.
+                raise BadRequest(
+                    f"Could not find function for '{req.path}'. Did you forget to run "
+                    "`npx convex dev` (or `bayou dev` for Python functions)?",
+                    code="FunctionNotFound",
+                )
             raise BadRequest(
                 f"Could not find public function for '{req.path}'.", code="FunctionNotFound"
             )

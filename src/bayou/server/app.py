@@ -14,7 +14,14 @@ from starlette.routing import Route
 
 from bayou.backend import Backend
 from bayou.errors import NotFound
-from bayou.server import deploy_routes, env_routes, function_routes, log_routes, meta_routes
+from bayou.server import (
+    deploy_routes,
+    env_routes,
+    function_routes,
+    log_routes,
+    meta_routes,
+    sync_routes,
+)
 from bayou.server.http import error_response
 from bayou.server.middleware import CorsMiddleware, ErrorMiddleware
 
@@ -32,6 +39,7 @@ def api_app(backend: Backend) -> Starlette:
         *deploy_routes.routes(backend),
         *env_routes.routes(backend),
         *log_routes.routes(backend),
+        *sync_routes.routes(backend),
     ]
     return Starlette(
         routes=routes,

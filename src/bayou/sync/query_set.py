@@ -1,0 +1,140 @@
+"""A session's query set: the queries a client subscribed to, and which shared executions
+currently answer them.
+
+Queries are the client's (`queryId` → function, arguments, journal); executions are the
+cache's. Several queries of one session may share an execution, so the set keeps both
+directions: each query's current execution, and for each execution the queries it
+answers — what an invalidation needs to mark queries dirty in O(1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from bayou.errors import BayouError
+from bayou.protocol.function_path import FunctionPath
+from bayou.protocol.sync_messages import AddQuery
+from bayou.sync.outcome import QueryOutcome
+from bayou.sync.query_cache import CachedQuery, QueryCache, QueryKey, Subscriber
+from bayou.values import json as vjson
+
+
+@dataclass(eq=False, slots=True)
+class SessionQuery:
+    """One subscribed query of one client."""
+
+    query_id: int
+    udf_path: str
+    path: FunctionPath | None
+    args: dict | None
+    args_json: str  # canonical Convex JSON (a str: orjson's bytes keep a 4 KiB buffer)
+    journal: str | None
+    # A request that cannot run (bad path, arguments or component) fails once, statically.
+    static_outcome: QueryOutcome | None = None
+    entry: CachedQuery | None = None
+    sent: QueryOutcome | None = None  # what the client was last told
+
+    @classmethod
+    def from_add(cls, add: AddQuery) -> SessionQuery:
+        try:
+            if add.component_path:
+                raise BayouError(
+                    f"Component {add.component_path!r} not found: this Bayou version serves "
+                    "only the app's root component.",
+                    code="ComponentsNotSupported",
+                )
+            path = FunctionPath.parse(add.udf_path)
+            args = parse_args(add.args)
+        except BayouError as e:
+            failure = QueryOutcome.failure(
+                f"[Request ID: 0000000000000000] Server Error\n{e.message}"
+            )
+            return cls(add.query_id, add.udf_path, None, None, "", add.journal, failure)
+        return cls(add.query_id, add.udf_path, path, args, vjson.dumps(args).decode(), add.journal)
+
+    def key(self, *, privileged: bool, code_version: int) -> QueryKey:
+        assert self.path is not None
+        return QueryKey(self.path.canonical, self.args_json, self.journal, privileged, code_version)
+
+
+def parse_args(raw: list) -> dict:
+    """`args` of a sync request: `[ {…} ]` (or `[]`), Convex-encoded."""
+    if len(raw) > 1:
+        raise BayouError(
+            f"Expected the arguments as an array of one object, got {len(raw)} elements",
+            code="ArgumentValidationError",
+        )
+    value = vjson.from_json(raw[0]) if raw else {}
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise BayouError("Function arguments must be an object", code="ArgumentValidationError")
+    return value
+
+
+class QuerySet:
+    """The live queries of one session and their subscriptions to cached executions."""
+
+    def __init__(self, cache: QueryCache, owner: Subscriber) -> None:
+        self.cache = cache
+        self.owner = owner
+        self.queries: dict[int, SessionQuery] = {}
+        self._by_entry: dict[CachedQuery, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def __contains__(self, query_id: int) -> bool:
+        return query_id in self.queries
+
+    def __iter__(self) -> Iterator[SessionQuery]:
+        return iter(self.queries.values())
+
+    def get(self, query_id: int) -> SessionQuery | None:
+        return self.queries.get(query_id)
+
+    def add(self, query: SessionQuery) -> None:
+        self.queries[query.query_id] = query
+
+    def remove(self, query_id: int) -> None:
+        query = self.queries.pop(query_id, None)
+        if query is not None:
+            self._detach(query)
+
+    def attach(self, query: SessionQuery, entry: CachedQuery, on_stale: Callable[[], None]) -> None:
+        """Make `entry` the execution answering `query`; `on_stale` if it is already invalid."""
+        if query.entry is not entry:
+            self._detach(query)
+            query.entry = entry
+            ids = self._by_entry.get(entry)
+            if ids is None:
+                ids = self._by_entry[entry] = set()
+                self.cache.subscribe(entry, self.owner)
+            ids.add(query.query_id)
+        if entry.invalid_from is not None and entry.read_set is not None:
+            on_stale()
+
+    def _detach(self, query: SessionQuery) -> None:
+        entry = query.entry
+        if entry is None:
+            return
+        query.entry = None
+        ids = self._by_entry.get(entry)
+        if ids is None:
+            return
+        ids.discard(query.query_id)
+        if not ids:
+            del self._by_entry[entry]
+            self.cache.unsubscribe(entry, self.owner)
+
+    def answered_by(self, entry: CachedQuery) -> set[int]:
+        """The queries an execution answers (empty once they moved on)."""
+        return self._by_entry.get(entry, set())
+
+    def clear(self) -> None:
+        """Drop every subscription (the session ended)."""
+        for entry in list(self._by_entry):
+            self.cache.unsubscribe(entry, self.owner)
+        self._by_entry.clear()
+        self.queries.clear()

@@ -1,0 +1,6 @@
+import { query } from "./_generated/server";
+
+export const greeting = query({
+  args: {},
+  handler: async () => `hello ${process.env.GREETING_NAME ?? "nobody"}`,
+});
