@@ -95,3 +95,32 @@ async def test_a_read_set_stays_valid_until_a_commit_writes_into_it(db: Database
     await db.commit(tx)
     assert not db.write_log.is_valid(reads, start, db.latest_ts)
     assert db.write_log.is_valid(reads, start, middle)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("add"), st.integers(0, 40), intervals),
+            st.tuples(st.just("remove"), st.integers(0, 40)),
+            st.tuples(
+                st.just("stab"),
+                st.lists(st.tuples(st.sampled_from([b"i1", b"i2"]), keys), max_size=4),
+            ),
+        ),
+        max_size=120,
+    )
+)
+def test_invalidation_stays_exact_through_any_sequence_of_changes(ops) -> None:
+    index = SubscriptionIndex()
+    live: dict[int, ReadSet] = {}
+    for op in ops:
+        if op[0] == "add":
+            live[op[1]] = build(op[2])
+            index.add(op[1], live[op[1]])
+        elif op[0] == "remove":
+            index.remove(op[1])
+            live.pop(op[1], None)
+        else:
+            expected = {i for i, rs in live.items() if rs.touched_by(op[1]) is not None}
+            assert index.invalidated_by(op[1]) == expected

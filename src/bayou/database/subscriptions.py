@@ -19,25 +19,39 @@ SubscriptionId = Hashable
 
 
 class _Ranges:
-    """Intervals of one index; stabbing queries via a segment tree of max ends."""
+    """Intervals of one index; stabbing queries via a segment tree of max ends.
 
-    __slots__ = ("_dirty", "_ends", "_items", "_owners", "_starts", "_tree")
+    Subscriptions come and go with every re-run, so the tree is not rebuilt on each
+    change: additions wait in a small unsorted list and removals in a set, both consulted
+    by stabbing queries, and the tree is rebuilt only once they have grown past a fraction
+    of its size — O(log n + changes) a query, rebuilds amortized over many changes.
+    """
+
+    __slots__ = ("_added", "_ends", "_items", "_owners", "_removed", "_starts", "_tree")
 
     def __init__(self) -> None:
         self._items: dict[tuple[SubscriptionId, bytes], bytes | None] = {}
-        self._dirty = True
         self._starts: list[bytes] = []
         self._ends: list[bytes | None] = []
         self._owners: list[SubscriptionId] = []
-        self._tree: list[bytes | bool | None] = []
+        self._tree: list[bytes | bool | None] = [False, False]
+        # Changes since the last rebuild: what the tree lacks, and what it holds too many.
+        self._added: dict[tuple[SubscriptionId, bytes], bytes | None] = {}
+        self._removed: set[tuple[SubscriptionId, bytes]] = set()
 
     def add(self, sub: SubscriptionId, start: bytes, end: bytes | None) -> None:
-        self._items[(sub, start)] = end
-        self._dirty = True
+        key = (sub, start)
+        if key in self._items:
+            self._removed.add(key)  # the tree's copy (if any) is outdated
+        self._items[key] = end
+        self._added[key] = end
 
     def remove(self, sub: SubscriptionId, start: bytes) -> None:
-        self._items.pop((sub, start), None)
-        self._dirty = True
+        key = (sub, start)
+        if key in self._items:
+            del self._items[key]
+            self._added.pop(key, None)
+            self._removed.add(key)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -58,26 +72,32 @@ class _Ranges:
         for i in range(size - 1, 0, -1):
             tree[i] = _max(tree[2 * i], tree[2 * i + 1])
         self._tree = tree
-        self._dirty = False
+        self._added.clear()
+        self._removed.clear()
 
     def stab(self, key: bytes, out: set[SubscriptionId]) -> None:
         """Add to `out` the owners of every interval containing `key`."""
         if not self._items:
             return
-        if self._dirty:
+        if len(self._added) + len(self._removed) > 32 + len(self._starts) // 8:
             self._rebuild()
-        count = bisect_right(self._starts, key)  # intervals starting at or before key
+        removed = self._removed
+        for (sub, start), end in self._added.items():
+            if start <= key and (end is None or key < end):
+                out.add(sub)
+        count = bisect_right(self._starts, key)  # tree intervals starting at or before key
         if count == 0:
             return
         size = len(self._tree) // 2
         stack = [(1, 0, size)]
-        tree, owners = self._tree, self._owners
+        tree, owners, starts = self._tree, self._owners, self._starts
         while stack:
             node, lo, hi = stack.pop()
             if lo >= count or not _end_after(tree[node], key):
                 continue
             if hi - lo == 1:
-                out.add(owners[lo])
+                if not removed or (owners[lo], starts[lo]) not in removed:
+                    out.add(owners[lo])
                 continue
             mid = (lo + hi) // 2
             stack.append((2 * node, lo, mid))
