@@ -124,3 +124,18 @@ def test_invalidation_stays_exact_through_any_sequence_of_changes(ops) -> None:
         else:
             expected = {i for i, rs in live.items() if rs.touched_by(op[1]) is not None}
             assert index.invalidated_by(op[1]) == expected
+
+
+def test_removed_and_replaced_ranges_stop_matching_before_the_next_rebuild() -> None:
+    index = SubscriptionIndex()
+    for i in range(40):
+        rs = ReadSet()
+        rs.add(b"i1", bytes([i]), bytes([i + 2]))
+        index.add(i, rs)
+    assert index.invalidated_by([(b"i1", b"\x05")]) == {4, 5}  # built the tree
+    index.remove(4)
+    moved = ReadSet()
+    moved.add(b"i1", b"\x30", b"\x31")
+    index.add(5, moved)
+    assert index.invalidated_by([(b"i1", b"\x05")]) == set()
+    assert index.invalidated_by([(b"i1", b"\x30")]) == {5}
