@@ -21,6 +21,7 @@ from bayou.database.transaction import Transaction
 from bayou.model import deployment as deployment_model
 from bayou.model import env_vars
 from bayou.model.deployment import Deployment
+from bayou.model.maintenance import Maintenance
 from bayou.model.system_tables import SYSTEM_TABLES
 from bayou.persistence import open_persistence
 from bayou.runner.function_runner import FunctionRunner, Limits
@@ -70,6 +71,7 @@ class Backend:
         self.runtimes: dict[str, Runtime] = {}
         self.runner: FunctionRunner | None = None
         self.sync: SyncManager | None = None
+        self.maintenance: Maintenance | None = None
         self.logs = FunctionLogs()
         self.deployment = Deployment()
         self.environment: dict[str, str] = {}
@@ -110,9 +112,13 @@ class Backend:
         self.sync = SyncManager(
             self.db, self.runner, limits=self._sync_limits, redact=s.redact_logs_to_client
         )
+        self.maintenance = Maintenance(self.db)
+        self.maintenance.start()
         self.started = True
 
     async def stop(self) -> None:
+        if self.maintenance is not None:
+            await self.maintenance.stop()
         if self.sync is not None:
             await self.sync.close()
         for runtime in self.runtimes.values():

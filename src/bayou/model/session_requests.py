@@ -52,3 +52,23 @@ async def store(tx: Transaction, session_id: str, request_id: int, value_json: s
         {"sessionId": session_id, "requestId": float(request_id), "value": value_json},
         system=True,
     )
+
+
+RETENTION_MS = 24 * 3600 * 1000  # a client resends unanswered mutations within seconds
+
+
+async def delete_older_than(tx: Transaction, cutoff_ms: float, limit: int = 500) -> int:
+    """Delete up to `limit` stored results written before `cutoff_ms`; returns how many."""
+    query = {
+        "source": {
+            "type": "IndexRange",
+            "indexName": f"{SESSION_REQUESTS.name}.by_creation_time",
+            "range": [{"type": "Lt", "fieldPath": "_creationTime", "value": cutoff_ms}],
+            "order": "asc",
+        },
+        "operators": [{"limit": limit}],
+    }
+    old = await tx.query(query, system=True).collect()
+    for doc in old:
+        await tx.delete(doc["_id"], system=True)
+    return len(old)

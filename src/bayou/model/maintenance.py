@@ -1,0 +1,60 @@
+"""Background housekeeping of system tables: today, expiring stored sync-mutation results.
+
+Runs as one asyncio task; each job works in small transactions so it never holds up
+user traffic, and a failure is logged and retried at the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from bayou.database.database import Database
+from bayou.database.retry import run_transaction
+from bayou.database.transaction import Transaction
+from bayou.model import session_requests
+
+log = logging.getLogger("bayou.maintenance")
+
+
+class Maintenance:
+    def __init__(self, db: Database, *, interval_s: float = 600.0) -> None:
+        self.db = db
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="bayou-maintenance")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.expire_session_requests()
+            except Exception:  # logged, retried next tick: housekeeping must not crash the server
+                log.exception("expiring stored mutation results failed")
+
+    async def expire_session_requests(self, now_ms: float | None = None) -> int:
+        """Delete stored sync-mutation results older than their retention; returns how many."""
+        cutoff = (
+            now_ms if now_ms is not None else time.time() * 1000
+        ) - session_requests.RETENTION_MS
+        total = 0
+        while True:
+
+            async def batch(tx: Transaction) -> int:
+                return await session_requests.delete_older_than(tx, cutoff)
+
+            deleted, _ = await run_transaction(self.db, batch)
+            total += deleted
+            if deleted == 0:
+                return total
