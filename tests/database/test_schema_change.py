@@ -74,6 +74,19 @@ async def test_existing_documents_that_violate_the_schema_fail_it_by_name(db: Da
     await insert(db, "messages", {"body": 6.0})  # still accepted: no schema is enforced
 
 
+async def test_a_failed_schema_leaves_no_index_so_the_next_one_adds_it(db: Database) -> None:
+    bad = await insert(db, "messages", {"body": 5.0})
+    wanted = {"messages": {"indexes": {"by_body": ["body"]}, "doc": obj(body=STRING)}}
+    with pytest.raises(BadRequest):
+        await apply_schema(db, schema(wanted))
+    assert "by_body" not in db.catalog.table("messages").indexes
+    tx = db.begin()
+    await tx.delete(bad)
+    await db.commit(tx)
+    change = await apply_schema(db, schema(wanted))
+    assert [c.name for c in change.added] == ["by_body"]
+
+
 async def test_active_schema_rejects_a_violating_write(db: Database) -> None:
     await apply_schema(db, schema({"messages": {"doc": obj(body=STRING)}}))
     tx = db.begin()

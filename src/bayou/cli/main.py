@@ -1,7 +1,8 @@
 """The `bayou` command: one module per subcommand under `bayou.cli`, listed in COMMANDS.
 
 To add a command, write `bayou/cli/<name>.py` with a function whose parameters are Typer
-options (shared ones are in `bayou.cli.options`) and add one line to COMMANDS::
+options (shared ones are in `bayou.cli.options`), or a `typer.Typer` for a group of
+subcommands, and add one line to COMMANDS::
 
     ("serve", "bayou.cli.serve:serve"),
 
@@ -23,6 +24,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("serve", "bayou.cli.serve:serve"),
     ("admin-key", "bayou.cli.admin_key:admin_key"),
     ("doctor", "bayou.cli.doctor:doctor"),
+    ("deploy", "bayou.cli.deploy:deploy"),
+    ("dev", "bayou.cli.dev:dev"),
+    ("run", "bayou.cli.run:run"),
+    ("env", "bayou.cli.env:env"),
+    ("logs", "bayou.cli.logs:logs"),
+    ("function-spec", "bayou.cli.function_spec:function_spec"),
 )
 """(command name, "module:function") for every `bayou` subcommand."""
 
@@ -38,7 +45,11 @@ def build_app() -> typer.Typer:
     )
     app.callback()(_configure_logging)
     for name, target in COMMANDS:
-        app.command(name)(_load(target))
+        command = _load(target)
+        if isinstance(command, typer.Typer):  # a group of subcommands (`bayou env set …`)
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
     return app
 
 
@@ -55,10 +66,12 @@ def _configure_logging() -> None:
         root.setLevel(logging.WARNING)
 
 
-def _load(target: str) -> Callable[..., Any]:
+def _load(target: str) -> Callable[..., Any] | typer.Typer:
     module_name, _, function_name = target.partition(":")
-    function: Callable[..., Any] = getattr(importlib.import_module(module_name), function_name)
-    return function
+    found: Callable[..., Any] | typer.Typer = getattr(
+        importlib.import_module(module_name), function_name
+    )
+    return found
 
 
 app = build_app()

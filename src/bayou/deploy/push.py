@@ -115,7 +115,11 @@ class PushPipeline:
         except BayouError:
             raise
         except Exception as e:  # the runtime reports user errors as exceptions with messages
-            raise BadRequest(str(e), code="ModuleAnalysisFailed") from None
+            # Convex's code and wording for a module that fails to load (the CLI prints it).
+            raise BadRequest(
+                f"Loading the pushed modules encountered the following error:\n{e}",
+                code="InvalidModules",
+            ) from None
         analysis: dict[str, Any] = analyzed.to_json() if hasattr(analyzed, "to_json") else analyzed
         schema_json = analysis.get("schema")
         schema = DatabaseSchema.from_json(schema_json) if schema_json is not None else None

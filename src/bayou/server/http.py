@@ -23,9 +23,11 @@ PUBLIC_API_MAX_BODY = 16 * 1024 * 1024 + 2000
 PUSH_MAX_BODY = 200 * 1024 * 1024
 
 
-class PayloadTooLarge(BayouError):
-    status = 413
-    default_code = "PayloadTooLarge"
+class PayloadTooLarge(BadRequest):
+    """A body over the limit: 400 `BadJsonBody`, the code Convex's backend answers with
+    (its body extractor reports the length limit as a bad JSON body)."""
+
+    default_code = "BadJsonBody"
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -54,7 +56,10 @@ async def read_body(request: Request, *, limit: int = PUBLIC_API_MAX_BODY) -> by
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    return PayloadTooLarge(
+        f"The request body is larger than the limit of {limit} bytes: send smaller arguments "
+        "(store large data with file storage and pass its id)."
+    )
 
 
 def _decode(body: bytes, encoding: str | None, limit: int) -> bytes:
@@ -72,14 +77,15 @@ def _decode(body: bytes, encoding: str | None, limit: int) -> bytes:
             raise BadRequest(
                 f"Unsupported Content-Encoding {encoding!r}: send the body uncompressed, or "
                 "compressed with gzip, deflate or br.",
-                code="BadContentEncoding",
+                code="BadJsonBody",
             )
     except BayouError:
         raise
     except Exception:
         raise BadRequest(
-            f"The body is not valid {encoding} data (Content-Encoding: {encoding}).",
-            code="BadContentEncoding",
+            f"The body is not valid {encoding} data (Content-Encoding: {encoding}): compress "
+            "it with that encoding, or send it uncompressed without the header.",
+            code="BadJsonBody",
         ) from None
     if len(out) > limit:
         raise _too_large(limit)

@@ -64,7 +64,9 @@ async function evaluateForAnalysis(version, modulePath, env, timeoutMs) {
   try {
     module = await realm.link(modulePath);
   } catch (error) {
-    fail(error?.message ?? String(error));
+    // A module that does not parse: say so as a thrown error reads ("Uncaught SyntaxError: …").
+    const name = error?.name === "SyntaxError" ? "Uncaught SyntaxError: " : "";
+    fail(name + (error?.message ?? String(error)));
   }
   let status = null;
   realm.pump(() => {

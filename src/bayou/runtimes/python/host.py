@@ -8,7 +8,8 @@
 
 A pool of worker processes (`python -m bayou.runtimes.python.worker`) runs the calls, one
 call per worker at a time, preferring a worker that already imported the call's version;
-`min_idle` spare workers are kept started, at most `max_idle` idle ones are kept.
+`min_idle` spare workers are kept started, at most `max_idle` idle ones are kept (by
+default as many as queries or mutations may run at once).
 Concurrency is limited per kind like the JS runtime (16 queries, 16 mutations, 64 actions
 by default); a call made while another call of this runtime is running in the same task
 chain (`ctx.run_query` from an action, `ctx.run_mutation` from a mutation) bypasses the
@@ -124,14 +125,16 @@ class PythonRuntime:
         max_mutations: int = 16,
         max_actions: int = 64,
         min_idle: int = 1,
-        max_idle: int = 8,
+        max_idle: int | None = None,
         analysis_timeout_s: float = 30.0,
         kill_grace_s: float = 0.5,
         root_dir: str | None = None,
     ) -> None:
         self.python = python or sys.executable
         self.min_idle = min_idle
-        self.max_idle = max_idle
+        # Keep as many idle workers as calls may run at once: a smaller cap makes a steady
+        # load discard workers on release and spawn (and re-import into) new ones per call.
+        self.max_idle = max_idle if max_idle is not None else max(max_queries, max_mutations)
         self.analysis_timeout_s = analysis_timeout_s
         self.kill_grace_s = kill_grace_s
         self._root_arg = root_dir

@@ -1,0 +1,306 @@
+"""Benchmark: the transfer mutation through Bayou's HTTP function API, against raw SQLite
+behind the same HTTP server, in one run (issues 3 and 5).
+
+The workload: `bank:transfer` reads two accounts and writes both balances, sent as
+`POST /api/mutation` by `wrk` with --connections concurrent connections (keep-alive), each
+request naming two distinct random accounts of --accounts:
+  uniform   accounts drawn uniformly (uncontended)
+  zipf      accounts drawn with P(rank k) ~ 1/k^alpha, alpha --alpha (1.5: the hottest
+            account is in ~40% of the transfers — heavy contention)
+
+Targets, one server at a time on this machine:
+  raw       bench/raw_sqlite_server.py: the same reads and writes as plain SQLite statements
+            at the same durability (WAL, synchronous=FULL), behind starlette + uvicorn with
+            the settings `bayou serve` uses (httptools, uvloop)
+  bayou-js  `bayou serve` with bench/apps/bank (TypeScript) deployed by `npx convex deploy`
+  bayou-py  `bayou serve` with bench/apps/bank-py (Python) deployed by `bayou deploy`
+
+Each measurement follows a warm-up; after each target the total balance is checked (a
+transfer moves money, it never creates or loses any). Printed: transactions per second,
+mean latency, bad responses, and the ratio Bayou / raw for each distribution.
+
+    python bench/http_transfer.py                     # 10 s a measurement
+    python bench/http_transfer.py --duration 30 --targets raw bayou-py
+
+Needs `wrk` (installed with apt-get when missing), Node and npm for the JS target (the
+official `convex` package is installed in tests/js on first use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+JS_DIR = ROOT / "tests" / "js"
+LUA = BENCH / "wrk" / "transfer.lua"
+BAYOU = [sys.executable, "-c", "from bayou.cli.main import app; app()"]
+TARGETS = ("raw", "bayou-js", "bayou-py")
+SEED_BATCH = 500
+BALANCE = 1000.0
+
+
+@dataclass
+class Result:
+    target: str
+    distribution: str
+    tps: float
+    latency: str
+    requests: int
+    bad: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def post(url: str, path: str, body: dict, key: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Convex {key}"
+    request = urllib.request.Request(url + path, orjson.dumps(body), headers, method="POST")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        answer: dict = orjson.loads(response.read())
+    return answer
+
+
+def wait_ready(url: str, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/version", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{what} was not ready in 60 s")
+
+
+@contextlib.contextmanager
+def running(argv: list[str], url: str, what: str, log: Path) -> Iterator[None]:
+    with open(log, "ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(url, process, what)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_checked(argv: list[str], **options: object) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, **options)  # type: ignore[call-overload]
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk (apt-get)...", file=sys.stderr)
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed and apt-get could not install it")
+    return found
+
+
+def ensure_npm_packages() -> Path:
+    if not (JS_DIR / "node_modules" / "convex" / "package.json").exists():
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True)
+    return JS_DIR / "node_modules"
+
+
+def run_wrk(
+    wrk: str, url: str, ids: Path, distribution: str, args: argparse.Namespace, seconds: float
+) -> tuple[float, str, int, int]:
+    command = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        str(ids),
+        distribution,
+        str(args.alpha),
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    tps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = re.search(r"Latency\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = int(re.search(r"BAD_RESPONSES (\d+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    if errors:
+        print(f"  wrk socket errors: {errors.group(1)}", file=sys.stderr)
+    if non2xx:
+        print(f"  non-2xx responses: {non2xx.group(1)}", file=sys.stderr)
+    return tps, latency, requests, bad
+
+
+def measure(target: str, url: str, ids: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
+    results = []
+    for distribution in ("uniform", "zipf"):
+        run_wrk(wrk, url, ids, distribution, args, args.warmup)
+        tps, latency, requests, bad = run_wrk(wrk, url, ids, distribution, args, args.duration)
+        print(
+            f"  {target:9} {distribution:8} {tps:9.0f} tx/s  mean latency {latency:>8}  "
+            f"bad responses {bad}",
+            file=sys.stderr,
+        )
+        results.append(Result(target, distribution, tps, latency, requests, bad))
+    return results
+
+
+def check_total(url: str, path: str, accounts: int) -> None:
+    answer = post(url, "/api/query", {"path": path, "args": {}, "format": "json"})
+    total = answer.get("value")
+    if total != accounts * BALANCE:
+        raise SystemExit(f"money was created or lost: total {total} != {accounts * BALANCE}")
+
+
+def seed_bayou(url: str, accounts: int, ids: Path) -> None:
+    out: list[str] = []
+    for first in range(0, accounts, SEED_BATCH):
+        count = min(SEED_BATCH, accounts - first)
+        answer = post(
+            url,
+            "/api/mutation",
+            {"path": "bank:seed", "args": {"first": first, "count": count}, "format": "json"},
+        )
+        if answer.get("status") != "success":
+            raise SystemExit(f"seeding failed: {answer}")
+        out += answer["value"]
+    ids.write_text("\n".join(out) + "\n")
+
+
+def bench_raw(work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    ids = work / "raw-ids.txt"
+    argv = [
+        sys.executable,
+        str(BENCH / "raw_sqlite_server.py"),
+        "--db",
+        str(work / "raw.sqlite3"),
+        "--port",
+        str(port),
+        "--accounts",
+        str(args.accounts),
+        "--ids-out",
+        str(ids),
+    ]
+    with running(argv, url, "the raw SQLite server", work / "raw.log"):
+        results = measure("raw", url, ids, wrk, args)
+        check_total(url, "total", args.accounts)
+    return results
+
+
+def bench_bayou(language: str, work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
+    data = work / f"bayou-{language}"
+    port, site_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
+    argv += ["--site-port", str(site_port)]
+    with running(argv, url, f"bayou serve ({language})", work / f"bayou-{language}.log"):
+        key = subprocess.run(
+            [*BAYOU, "admin-key", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        env = {**os.environ, "CONVEX_SELF_HOSTED_URL": url, "CONVEX_SELF_HOSTED_ADMIN_KEY": key}
+        if language == "js":
+            app = work / "bank"
+            shutil.copytree(BENCH / "apps" / "bank", app)
+            (app / "node_modules").symlink_to(ensure_npm_packages())
+            # the official CLI wants `convex` among the project's dependencies
+            package = orjson.loads((app / "package.json").read_bytes())
+            package.setdefault("dependencies", {}).setdefault("convex", "*")
+            (app / "package.json").write_bytes(orjson.dumps(package))
+            cli = JS_DIR / "node_modules" / "convex" / "bin" / "main.js"
+            run_checked(
+                ["node", str(cli), "deploy", "--typecheck", "disable", "-y"],
+                cwd=app,
+                env={**env, "CI": "1", "CONVEX_DEPLOYMENT": ""},
+            )
+        else:
+            functions = BENCH / "apps" / "bank-py" / "convex"
+            run_checked([*BAYOU, "deploy", "--functions", str(functions)], env=env)
+        ids = work / f"{language}-ids.txt"
+        seed_bayou(url, args.accounts, ids)
+        results = measure(f"bayou-{language}", url, ids, wrk, args)
+        check_total(url, "bank:total", args.accounts)
+    return results
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    raw = {r.distribution: r.tps for r in results if r.target == "raw"}
+    print(
+        f"\nHTTP transfer: {args.connections} connections, {args.accounts} accounts, "
+        f"{args.duration:g} s a measurement, zipf alpha {args.alpha}"
+    )
+    print(f"{'target':10} {'distribution':13} {'tx/s':>9} {'latency':>9} {'bad':>5} {'vs raw':>7}")
+    for r in results:
+        ratio = f"{r.tps / raw[r.distribution]:.2f}" if r.distribution in raw else "-"
+        print(
+            f"{r.target:10} {r.distribution:13} {r.tps:9.0f} {r.latency:>9} {r.bad:5d} {ratio:>7}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds a measurement")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--alpha", type=float, default=1.5)
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bayou-http-bench-") as tmp:
+        work = Path(tmp)
+        for target in args.targets:
+            print(f"{target}:", file=sys.stderr)
+            if target == "raw":
+                results += bench_raw(work, wrk, args)
+            else:
+                results += bench_bayou(target.removeprefix("bayou-"), work, wrk, args)
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()
