@@ -151,3 +151,24 @@ async def test_malformed_schemas_are_refused_before_anything_changes(db: Databas
     with pytest.raises(BadRequest):
         await start_schema_change(db, bad)
     assert db.latest_ts == before
+
+
+async def test_tables_a_schema_introduces_appear_only_when_it_finishes(db: Database) -> None:
+    change = await start_schema_change(db, schema({"fresh": {"indexes": {"by_x": ["x"]}}}))
+    await change.wait()
+    assert db.catalog.table("fresh") is None  # nothing visible before finish_push
+    await run_transaction(db, lambda tx: finish_schema_change(tx, change))
+    assert db.catalog.table("fresh").indexes["by_x"].queryable
+
+
+async def test_a_table_created_while_its_schema_is_pending_gets_its_indexes(db: Database) -> None:
+    from bayou.database.schema_change import complete_backfills
+
+    change = await start_schema_change(db, schema({"fresh": {"indexes": {"by_x": ["x"]}}}))
+    await change.wait()
+    for x in (2.0, 1.0):
+        await insert(db, "fresh", {"x": x})  # creates the table without the index
+    backfill, _ = await run_transaction(db, lambda tx: finish_schema_change(tx, change))
+    await complete_backfills(db, backfill)
+    got = await db.begin().query(index("fresh.by_x", [])).collect()
+    assert [d["x"] for d in got] == [1.0, 2.0]

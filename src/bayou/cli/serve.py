@@ -100,9 +100,7 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(
-                    sig, lambda: [setattr(s, "should_exit", True) for s in servers]
-                )
+                loop.add_signal_handler(sig, _stopper(backend, servers))
         tasks = [asyncio.create_task(s.serve()) for s in servers]
         watchdog = asyncio.create_task(_stop_when_fatal(backend, servers))
         while not all(s.started for s in servers):
@@ -127,6 +125,15 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
             )
     finally:
         await backend.stop()
+
+
+def _stopper(backend: Backend, servers: list[_Server]):
+    def stop() -> None:
+        backend.logs.close()  # long polls would hold the graceful shutdown for seconds
+        for s in servers:
+            s.should_exit = True
+
+    return stop
 
 
 async def _stop_when_fatal(backend: Backend, servers: list[_Server]) -> None:

@@ -60,6 +60,7 @@ class SchemaChange:
     added: list[IndexChange]
     removed: list[IndexChange]
     new_index_ids: list[bytes]
+    new_tables: list[str] = field(default_factory=list)  # created when the change finishes
     indexes_total: int = 0
     indexes_done: int = 0
     validation_complete: bool = False
@@ -121,8 +122,17 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
     added: list[IndexChange] = []
     removed: list[IndexChange] = []
     new_ids: list[bytes] = []
+    new_tables: list[str] = []
     for table_schema in schema.tables.values():
-        table = tx.table_for_read(table_schema.name) or tx._create_table(table_schema.name)
+        table = tx.table_for_read(table_schema.name)
+        if table is None:
+            # Created by finish_schema_change: a push that never finishes leaves no table.
+            new_tables.append(table_schema.name)
+            added.extend(
+                IndexChange(table_schema.name, spec.name, spec.fields, spec.staged)
+                for spec in table_schema.indexes.values()
+            )
+            continue
         for spec in table_schema.indexes.values():
             existing = table.indexes.get(spec.name)
             if existing is not None and existing.fields == spec.fields:
@@ -141,7 +151,7 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
         for index in _user_indexes(table):
             if declared is None or index.name not in declared.indexes:
                 removed.append(IndexChange(table.name, index.name, index.fields))
-    return SchemaChange(schema, namespace, schema_id, added, removed, new_ids)
+    return SchemaChange(schema, namespace, schema_id, added, removed, new_ids, new_tables)
 
 
 def _user_indexes(table: TableInfo):
@@ -233,8 +243,13 @@ async def _validate_existing(db: Database, change: SchemaChange) -> tuple[str, s
     return None
 
 
-async def finish_schema_change(tx: Transaction, change: SchemaChange) -> None:
-    """Activate the validated schema and switch indexes, within `tx`."""
+async def finish_schema_change(tx: Transaction, change: SchemaChange) -> list[bytes]:
+    """Activate the validated schema and switch indexes, within `tx`.
+
+    Returns the ids of indexes that still need a backfill after the commit (rare: a table
+    the schema introduced was created by a write while the change was pending); call
+    `complete_backfills` with them once `tx` has committed.
+    """
     schemas = tx.catalog.table(SCHEMAS.name)
     index_table = tx.catalog.table(INDEXES.name)
     assert schemas is not None and index_table is not None
@@ -269,6 +284,34 @@ async def finish_schema_change(tx: Transaction, change: SchemaChange) -> None:
         if name.endswith(PENDING_SUFFIX):
             fields["name"] = name[: -len(PENDING_SUFFIX)]
         await tx.patch(index_doc.id, fields, system=True)
+    return await _create_new_tables(tx, change)
+
+
+async def _create_new_tables(tx: Transaction, change: SchemaChange) -> list[bytes]:
+    backfill: list[bytes] = []
+    for name in change.new_tables:
+        specs = change.schema.tables[name].indexes.values()
+        table = tx.table_for_read(name)
+        if table is None:
+            table = tx._create_table(name)
+            for spec in specs:  # an empty table: nothing to backfill
+                tx.add_index(table, spec.name, spec.fields, staged=spec.staged)
+            continue
+        for spec in specs:
+            if spec.name not in table.indexes:
+                backfill.append(
+                    tx.add_index(
+                        table, spec.name, spec.fields, state="backfilling", staged=spec.staged
+                    )
+                )
+    return backfill
+
+
+async def complete_backfills(db: Database, index_ids: list[bytes]) -> None:
+    """Backfill and enable indexes that `finish_schema_change` had to leave behind."""
+    for index_id in index_ids:
+        await backfill_index(db, index_id)
+        await db.enable_index(index_id)
 
 
 async def apply_schema(db: Database, schema_json: Any, namespace: str = "") -> SchemaChange:
@@ -278,8 +321,9 @@ async def apply_schema(db: Database, schema_json: Any, namespace: str = "") -> S
     if change.error is not None:
         raise BadRequest(change.error, code="SchemaValidationFailed")
 
-    async def finish(tx: Transaction) -> None:
-        await finish_schema_change(tx, change)
+    async def finish(tx: Transaction) -> list[bytes]:
+        return await finish_schema_change(tx, change)
 
-    await run_transaction(db, finish)
+    backfill, _ = await run_transaction(db, finish)
+    await complete_backfills(db, backfill)
     return change

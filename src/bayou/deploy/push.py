@@ -26,7 +26,12 @@ import orjson
 from bayou.database.database import Database
 from bayou.database.retry import run_transaction
 from bayou.database.schema import DatabaseSchema
-from bayou.database.schema_change import SchemaChange, finish_schema_change, start_schema_change
+from bayou.database.schema_change import (
+    SchemaChange,
+    complete_backfills,
+    finish_schema_change,
+    start_schema_change,
+)
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError
 from bayou.model import deployment as deployment_model
@@ -286,14 +291,18 @@ class PushPipeline:
         return self._diff(previous, push, added, removed)
 
     async def _commit(self, push: PendingPush) -> tuple[list[str], list[str]]:
-        async def write(tx: Transaction) -> tuple[list[str], list[str]]:
+        async def write(tx: Transaction) -> tuple[tuple[list[str], list[str]], list[bytes]]:
             diff = await modules_model.replace_all(tx, push.modules)
             await deployment_model.save(tx, push.deployment)
+            backfill = []
             if push.change is not None:
-                await finish_schema_change(tx, push.change)
-            return diff
+                backfill = await finish_schema_change(tx, push.change)
+            return diff, backfill
 
-        (added, removed), _ = await run_transaction(self.backend.db, write)  # type: ignore[arg-type]
+        db = self.backend.db
+        assert db is not None
+        ((added, removed), backfill), _ = await run_transaction(db, write)
+        await complete_backfills(db, backfill)
         return added, removed
 
     def _diff(

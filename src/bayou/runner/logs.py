@@ -26,6 +26,7 @@ class FunctionLogs:
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
         self._changed = asyncio.Event()
         self._last_ts = 0.0
+        self.closed = False
 
     def _timestamp(self) -> float:
         # Cursors are timestamps (ms); keep them strictly increasing so none is skipped.
@@ -39,13 +40,18 @@ class FunctionLogs:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def close(self) -> None:
+        """Answer every waiting long poll now (the server is stopping)."""
+        self.closed = True
+        self._changed.set()
+
     def since(self, cursor: float) -> list[dict[str, Any]]:
         return [e for e in self._entries if e["_cursor"] > cursor]
 
     async def wait_since(self, cursor: float, timeout: float) -> tuple[list[dict[str, Any]], float]:
         """Entries newer than `cursor` (waiting up to `timeout` for one) and the new cursor."""
         entries = self.since(cursor)
-        if not entries:
+        if not entries and not self.closed:
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout)
             except TimeoutError:

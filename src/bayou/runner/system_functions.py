@@ -205,10 +205,14 @@ async def _query_table(tx: Transaction, args: dict[str, Any], call: SystemCall) 
 async def _api_spec(tx: Transaction, args: dict[str, Any], call: SystemCall) -> Any:
     out: list[dict[str, Any]] = []
     for module_path, info in sorted(call.deployment.analysis.items()):
+        module = module_path.removesuffix(".js").removesuffix(".py")
         for fn in (info or {}).get("functions") or []:
+            if fn.get("udfType") == "HttpAction":
+                continue  # served through the routes listed below
             out.append(
                 {
-                    "identifier": f"{module_path}:{fn['name']}",
+                    # Canonical `.js` whatever the language: clients cannot tell them apart.
+                    "identifier": FunctionPath(module, fn["name"]).canonical,
                     "functionType": fn.get("udfType"),
                     "visibility": fn.get("visibility") or {"kind": "public"},
                     "args": _validator_value(fn.get("args")),
