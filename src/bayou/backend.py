@@ -41,7 +41,7 @@ def default_runtimes(settings: Settings) -> dict[str, Runtime]:
     try:
         from bayou.runtimes.js import JsRuntime
 
-        runtimes["js"] = JsRuntime()
+        runtimes["js"] = JsRuntime(max_context_uses=1 if settings.js_fresh_context else 0)
     except ImportError:
         log.warning("the JavaScript runtime is not available")
     try:

@@ -130,6 +130,7 @@ class Settings:
     log_format: str = "text"
     query_timeout: float = 1.0
     action_timeout: float = 600.0
+    js_fresh_context: bool = False
 
     @property
     def api_origin(self) -> str:
