@@ -110,6 +110,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "action_timeout", "BAYOU_ACTION_TIMEOUT", 600.0, "Time limit of actions, seconds.", float
     ),
+    Setting(
+        "js_fresh_context",
+        "BAYOU_JS_FRESH_CONTEXT",
+        False,
+        "Give every JavaScript call a fresh context (strict isolation, ~5 ms a call).",
+        bool,
+    ),
 )
 
 
