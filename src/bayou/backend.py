@@ -18,6 +18,7 @@ from bayou.config import Settings
 from bayou.database.database import Database
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
+from bayou.errors import BayouError
 from bayou.model import deployment as deployment_model
 from bayou.model import env_vars
 from bayou.model.deployment import Deployment
@@ -27,7 +28,7 @@ from bayou.persistence import open_persistence
 from bayou.runner.function_runner import FunctionRunner, Limits
 from bayou.runner.logs import FunctionLogs
 from bayou.runner.system_functions import SystemFunctions
-from bayou.runtimes.base import Runtime
+from bayou.runtimes.base import Runtime, UnavailableRuntime
 from bayou.sync.limits import SyncLimits
 from bayou.sync.manager import SyncManager
 
@@ -98,8 +99,12 @@ class Backend:
         self.deployment = await deployment_model.load(tx)
         self.environment = await env_vars.load(tx)
         self.runtimes = self._runtime_factory(s)
-        for runtime in self.runtimes.values():
-            await runtime.start()
+        for name, runtime in list(self.runtimes.items()):
+            try:
+                await runtime.start()
+            except BayouError as e:  # e.g. no Node.js: the other language still works
+                log.warning("the %s runtime is unavailable: %s", name, e.message)
+                self.runtimes[name] = UnavailableRuntime(e.message)
         self.runner = FunctionRunner(
             self.db,
             self.runtimes,

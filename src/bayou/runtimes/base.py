@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, TypedDict
 
+from bayou.errors import BadRequest
+
 UdfKind = Literal["query", "mutation", "action"]
 
 
@@ -140,3 +142,28 @@ class Runtime(Protocol):
     async def load(self, version: str, modules: list[RuntimeModule]) -> None: ...
     async def analyze(self, version: str) -> Any: ...
     async def invoke(self, call: Invocation, syscalls: SyscallHandler) -> InvocationResult: ...
+
+
+class UnavailableRuntime:
+    """Stands in for a runtime that could not start (e.g. no Node.js): every use says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def _refuse(self) -> BadRequest:
+        return BadRequest(self.reason, code="RuntimeUnavailable")
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def load(self, version: str, modules: list[RuntimeModule]) -> None:
+        raise self._refuse()
+
+    async def analyze(self, version: str) -> Any:
+        raise self._refuse()
+
+    async def invoke(self, call: Invocation, syscalls: SyscallHandler) -> InvocationResult:
+        raise self._refuse()
