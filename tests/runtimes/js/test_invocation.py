@@ -252,6 +252,27 @@ async def test_fresh_context_per_call_mode_gives_the_same_results(pushed_app, no
         await rt.close()
 
 
+@pytest.mark.parametrize("max_context_uses", [0, 1])
+async def test_module_state_lasts_only_as_long_as_the_context(
+    pushed_app, node: str, max_context_uses: int
+) -> None:
+    # Convex semantics (max_context_uses=1): every call starts from freshly evaluated
+    # modules. The default reuses a version's context, so module state carries over.
+    rt = JsRuntime(node=node, workers=1, max_context_uses=max_context_uses)
+    await rt.start()
+    try:
+        await rt.load("app", pushed_app)
+        db = FakeDb(rt)
+        seen = []
+        for _ in range(4):
+            result = await rt.invoke(invocation("misc.js:moduleState"), db)
+            assert result.ok, result.error_message
+            seen.append(json.loads(result.value_json))
+        assert seen == ([1, 2, 3, 4] if max_context_uses == 0 else [1, 1, 1, 1])
+    finally:
+        await rt.close()
+
+
 async def test_log_lines_are_capped_and_long_lines_truncated(
     runtime: JsRuntime, db: FakeDb
 ) -> None:

@@ -86,7 +86,6 @@ async function evaluateForAnalysis(version, modulePath, env, timeoutMs) {
     fail(describeError(version, error).message);
   }
   if (status !== "evaluated") fail(`Top-level await did not finish within ${timeoutMs}ms`);
-  realm.saveCodeCache();
   return module.namespace;
 }
 

@@ -245,6 +245,15 @@ export class Realm {
       },
       importModuleDynamically: (specifier, referrer) => this.importDynamically(specifier, referrer),
     });
+    if (entry.cachedData === null) {
+      // V8 serializes a module's code only before it runs: keep it now, so the version's
+      // next realms (fresh contexts, new environments, actions) skip compiling (~4 ms).
+      try {
+        entry.cachedData = module.createCachedData();
+      } catch {
+        entry.cachedData = undefined;
+      }
+    }
     this.modules.set(modulePath, module);
     return module;
   }
@@ -329,19 +338,5 @@ export class Realm {
       module.evaluate(options).catch(() => {});
     }
     return module.status;
-  }
-
-  /** Remember compiled code of modules evaluated here, for the version's next realms. */
-  saveCodeCache() {
-    for (const [modulePath, module] of this.modules) {
-      const entry = this.version.modules.get(modulePath);
-      if (entry && entry.cachedData === null && module.status === "evaluated") {
-        try {
-          entry.cachedData = module.createCachedData();
-        } catch {
-          entry.cachedData = undefined;
-        }
-      }
-    }
   }
 }

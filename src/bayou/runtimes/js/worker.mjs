@@ -150,7 +150,6 @@ function releaseRealm(realm, healthy, modulePath, env) {
     version.idle.udf.push(realm);
     return;
   }
-  if (healthy) realm.saveCodeCache();
   noteDiscarded();
   prepareSpare(version, realm.kind, modulePath, env);
 }

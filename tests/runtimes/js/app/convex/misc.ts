@@ -112,3 +112,10 @@ export const importPhase = query({
   args: {},
   handler: async () => ({ importedAt, importRandom, now: Date.now() }),
 });
+
+// Module-level state: a fresh context per call starts it over; a reused context keeps it.
+let callsSeen = 0;
+export const moduleState = query({
+  args: {},
+  handler: async () => ++callsSeen,
+});
