@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,6 +186,36 @@ def bayou_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BayouServ
         server.stop()
 
 
+def run_cli(
+    name: str,
+    command: list[str],
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    server: BayouServer,
+    env: dict[str, str] | None = None,
+    timeout: float = CLI_TIMEOUT,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a CLI pointed at `server`; with `check`, a failure raises with its output and the
+    server's log (what a failing compatibility test needs to be read)."""
+    proc = subprocess.run(
+        [*command, *args],
+        cwd=cwd,
+        env={**server.cli_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{name} {' '.join(args)} exited with {proc.returncode}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\n"
+            f"server log:\n{server.log_tail()}"
+        )
+    return proc
+
+
 @dataclass
 class ConvexApp:
     """A working copy of an app (its `node_modules` linked to tests/js's) and the CLI on it."""
@@ -207,21 +237,16 @@ class ConvexApp:
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run `npx convex <args>` in the app; raises with its output if it fails."""
-        proc = subprocess.run(
-            [self.node, str(self.cli_path), *args],
+        return run_cli(
+            "convex",
+            [self.node, str(self.cli_path)],
+            args,
             cwd=self.dir,
-            env={**self.server.cli_env(), **(env or {})},
-            capture_output=True,
-            text=True,
+            server=self.server,
+            env=env,
             timeout=timeout,
+            check=check,
         )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"convex {' '.join(args)} exited with {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\n"
-                f"server log:\n{self.server.log_tail()}"
-            )
-        return proc
 
     def cli_process(self, *args: str) -> subprocess.Popen[str]:
         """Start a long-running CLI command (`run --watch`, `dev`); the caller ends it."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.compat.conftest import CLI_TIMEOUT, BayouServer, ConvexApp, start_server
+from tests.compat.conftest import CLI_TIMEOUT, BayouServer, ConvexApp, run_cli, start_server
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 TS_APP = EXAMPLES / "ts-app"
@@ -61,21 +61,7 @@ class ChatDeployment:
         self, *args: str, check: bool = True, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """`bayou <args>` in the app's folder, with the deployment in the environment."""
-        proc = subprocess.run(
-            [*BAYOU, *args],
-            cwd=self.dir,
-            env={**self.server.cli_env(), **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"bayou {' '.join(args)} exited with {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\n"
-                f"server log:\n{self.server.log_tail()}"
-            )
-        return proc
+        return run_cli("bayou", BAYOU, args, cwd=self.dir, server=self.server, env=env, check=check)
 
     def bayou_process(self, *args: str) -> subprocess.Popen[str]:
         """A long-running `bayou <args>` (dev, logs); stdout and stderr merged."""

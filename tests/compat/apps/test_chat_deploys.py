@@ -1,18 +1,23 @@
 """Redeploying the chat app in both languages (TypeScript with `npx convex deploy`, Python
 with `bayou deploy`): a module that raises at import, a schema the data violates, a schema
-change that adds an index, and a server restart — each leaves the deployment consistent.
+change that adds an index, a push while a call is in flight, `npx convex codegen` (a push
+started, never finished), and a server restart — each leaves the deployment consistent.
 
 The tests edit the module's working copy and put it back; they run in file order.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.compat.apps.conftest import ChatDeployment
@@ -223,6 +228,140 @@ def test_second_deploy_changes_the_schema_and_adds_an_index(
     assert back.returncode == 0, output
     assert re.search(r"\[-\] users\.by_role", output), output
     assert not_found(chat, "roles:byRole")
+
+
+IN_FLIGHT = {
+    "ts": (
+        "inflight.ts",
+        """import { v } from "convex/values";
+import { action, query } from "./_generated/server";
+
+const MARK = "MARK_VALUE";
+
+export const mark = query({ args: {}, handler: async () => MARK });
+
+export const markAfter = action({
+  args: { url: v.string() },
+  handler: async (_ctx, { url }) => {
+    const response = await fetch(url);
+    return `${MARK}:${await response.text()}`;
+  },
+});
+""",
+    ),
+    "py": (
+        "inflight.py",
+        """import urllib.request
+
+from bayou import action, query, v
+
+MARK = "MARK_VALUE"
+
+
+@query(args={})
+def mark(ctx):
+    return MARK
+
+
+@action(args={"url": v.string()}, name="markAfter")
+def mark_after(ctx, url):
+    with urllib.request.urlopen(url) as response:
+        return MARK + ":" + response.read().decode()
+""",
+    ),
+}
+
+
+class HeldResponse:
+    """A loopback URL whose response waits until `release()`: an action fetching it stays
+    in flight as long as the test wants."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+        held = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                held.arrived.set()
+                held.released.wait(60)
+                body = b"released"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_calls_in_flight_during_a_push_finish_on_the_old_code(
+    chat: ChatDeployment, copy: WorkingCopy
+) -> None:
+    name, template = IN_FLIGHT[chat.language]
+    # the schema as the previous test left the deployment (users may have a role)
+    schema_file = "schema.ts" if chat.language == "ts" else "schema.py"
+    copy.write(schema_file, schema_with_role(chat, "v.optional(v.string())", index=False))
+    copy.write(name, template.replace("MARK_VALUE", "first"))
+    assert deploy(chat).returncode == 0
+    assert chat.run("inflight:mark") == "first"
+    held = HeldResponse()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            in_flight = pool.submit(
+                httpx.post,
+                f"{chat.url}/api/action",
+                json={"path": "inflight:markAfter", "args": {"url": held.url}, "format": "json"},
+                timeout=120,
+            )
+            assert held.arrived.wait(60), "the action never fetched"
+            copy.write(name, template.replace("MARK_VALUE", "second"))
+            pushed = deploy(chat)
+            assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+            assert chat.run("inflight:mark") == "second"  # new calls: the new code
+            held.release()
+            response = in_flight.result(timeout=60)
+        assert response.status_code == 200, response.text
+        assert response.json()["value"] == "first:released"  # the call in flight: the old
+    finally:
+        held.close()
+
+
+def test_codegen_start_push_alone_changes_nothing(ts_chat: ChatDeployment) -> None:
+    # `npx convex codegen` sends evaluate_schema and start_push (it generates types from
+    # the analysis) and never finishes the push: the deployment must not change.
+    chat = ts_chat
+    copy = WorkingCopy(chat)
+    generated = chat.dir / "convex" / "_generated"
+    saved = {path: path.read_bytes() for path in generated.iterdir()}
+    try:
+        user = chat.run("users:create", {"name": "Codd", "email": "codd@codegen.test"})
+        before = function_spec(chat)
+        copy.write("schema.ts", schema_with_role(chat, "v.string()"))
+        copy.write(*ROLES["ts"])
+        done = chat.npx("codegen", "--typecheck", "disable")
+        assert "roles" in (generated / "api.d.ts").read_text(), done.stdout + done.stderr
+        assert function_spec(chat) == before
+        assert not_found(chat, "roles:byRole")
+        # the stricter schema was not applied: a user without a role can still be created
+        assert chat.run("users:get", {"id": user})["name"] == "Codd"
+        chat.run("users:create", {"name": "Date", "email": "date@codegen.test"})
+    finally:
+        copy.restore()
+        for path, data in saved.items():
+            path.write_bytes(data)
 
 
 def test_restart_keeps_data_deployment_and_admin_keys(chat: ChatDeployment) -> None:
