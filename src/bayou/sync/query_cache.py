@@ -197,16 +197,9 @@ class QueryCache:
         )
         if entry.read_set is None:
             return entry  # nothing to subscribe to; the session keeps it until code changes
-        conflict = self.db.write_log.first_conflict(entry.read_set, entry.ts, self.db.latest_ts)
-        if conflict is True:
-            entry.invalid_from = entry.ts + 1  # the log no longer says: valid only where it ran
+        self._register(entry)
+        if not entry.registered:
             return entry
-        if isinstance(conflict, LogEntry):
-            entry.invalid_from = conflict.ts
-            return entry
-        self._by_id[entry.id] = entry
-        self.index.add(entry.id, entry.read_set)
-        entry.registered = True
         slot = (key, entry.identity_key)
         previous = self._slots.get(slot)
         if previous is not None:
@@ -221,6 +214,23 @@ class QueryCache:
     def subscribe(self, entry: CachedQuery, subscriber: Subscriber) -> None:
         entry.subscribers.add(subscriber)
         self._idle.pop(entry.id, None)
+        if not entry.registered and entry.invalid_from is None and entry.read_set is not None:
+            # Its waiters had not subscribed yet when it left the index (a later execution of
+            # the same query took its slot, or the idle LRU evicted it): watch it again, or
+            # mark it stale if a commit wrote into it meanwhile — never let it go unwatched.
+            self._register(entry)
+
+    def _register(self, entry: CachedQuery) -> None:
+        assert entry.read_set is not None
+        conflict = self.db.write_log.first_conflict(entry.read_set, entry.ts, self.db.latest_ts)
+        if conflict is True:
+            entry.invalid_from = entry.ts + 1  # the log no longer says: valid only where it ran
+        elif isinstance(conflict, LogEntry):
+            entry.invalid_from = conflict.ts
+        else:
+            self._by_id[entry.id] = entry
+            self.index.add(entry.id, entry.read_set)
+            entry.registered = True
 
     def unsubscribe(self, entry: CachedQuery, subscriber: Subscriber) -> None:
         entry.subscribers.discard(subscriber)
