@@ -19,6 +19,7 @@ const insert = makeFunctionReference("items:insert");
 const client = new ConvexClient(url, { webSocketConstructor: WebSocket, unsavedChangesWarning: false });
 const waiting = new Map();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const LOST_AFTER_MS = 10000;
 
 async function main() {
   let ready = 0;
@@ -49,7 +50,12 @@ async function main() {
     const w = waiting.get(channel);
     w.start = performance.now();
     const done = client.mutation(insert, { channel, marker });
-    latencies.push(await observed);
+    // A lost update would otherwise hang the benchmark: fail loudly instead.
+    const latency = await Promise.race([observed, sleep(LOST_AFTER_MS).then(() => null)]);
+    if (latency === null) {
+      throw new Error(`insert ${marker} into ${channel} not observed within ${LOST_AFTER_MS} ms`);
+    }
+    latencies.push(latency);
     await done;
     await sleep(pauseMs);
   }
