@@ -215,9 +215,9 @@ class QueryCache:
         entry.subscribers.add(subscriber)
         self._idle.pop(entry.id, None)
         if not entry.registered and entry.invalid_from is None and entry.read_set is not None:
-            # Its waiters had not subscribed yet when it left the index (a later execution of
-            # the same query took its slot, or the idle LRU evicted it): watch it again, or
-            # mark it stale if a commit wrote into it meanwhile — never let it go unwatched.
+            # It left the index before its waiters subscribed (another execution of the same
+            # query, admitted after it, took its slot; or the idle LRU evicted it): watch it
+            # again, or mark it stale if a commit wrote into it meanwhile.
             self._register(entry)
 
     def _register(self, entry: CachedQuery) -> None:
