@@ -79,6 +79,7 @@ async def test_an_execution_replaced_before_its_waiter_subscribes_is_still_inval
     # slot, pushing the session's execution out of the cache.
     runner.gate(10).set()
     await late
+    assert not entry.registered  # the interleaving happened: nobody watches it now
     session = Recorder()
     cache.subscribe(entry, session)
     # A later commit into the channel must reach the session.
