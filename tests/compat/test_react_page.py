@@ -44,7 +44,7 @@ def page_url(js_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             npm = shutil.which("npm")
             assert npm is not None, "npm is needed to install react"
             subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                 cwd=REACT_DIR,
                 check=True,
             )
