@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,9 @@ def _put_node_tools_first_on_path() -> None:
 
 
 _put_node_tools_first_on_path()
+
+# Servers the tests start record themselves (for `bayou admin-key`) here, not in ~/.local.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="bayou-test-state-")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bayou.config import SETTINGS, Settings, from_sources, parse_bool
+from bayou.config import SETTINGS, Settings, from_sources, parse_bool, settings_table
 from bayou.errors import BadRequest
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -58,3 +58,17 @@ def test_origins_must_be_urls() -> None:
 def test_every_setting_is_a_field_of_settings() -> None:
     fields = set(Settings.__dataclass_fields__)
     assert {s.name for s in SETTINGS} == fields
+
+
+def test_the_readme_table_is_the_settings_table() -> None:
+    """One source: the README's Configuration table is rendered from SETTINGS (copy the
+    output of `python -c 'from bayou.config import settings_table; print(settings_table())'`
+    into the README when a setting changes)."""
+    assert settings_table() in README
+
+
+def test_log_level_and_ports_are_checked() -> None:
+    with pytest.raises(BadRequest, match="LOG_LEVEL must be one of"):
+        from_sources({}, {"LOG_LEVEL": "loud"})
+    with pytest.raises(BadRequest, match="must be a port number"):
+        from_sources({"port": 70000}, {})

@@ -12,34 +12,38 @@ This package exports the API for writing backend functions in Python (PYTHON_API
 Besides the names of PYTHON_API.md, it exports `Request` and `Response` (HTTP actions) and
 the types of `ctx` for type checkers: `QueryCtx`, `MutationCtx`, `ActionCtx` for `def`
 handlers and `AsyncQueryCtx`, `AsyncMutationCtx`, `AsyncActionCtx` for `async def` ones.
+They are loaded on first use (PEP 562), so importing a subpackage stays cheap.
 """
 
-from bayou.runtimes.python.api import (
-    ActionCtx,
-    AsyncActionCtx,
-    AsyncMutationCtx,
-    AsyncQueryCtx,
-    ConvexError,
-    Crons,
-    HttpRouter,
-    Int64,
-    MutationCtx,
-    QueryCtx,
-    Request,
-    Response,
-    action,
-    api,
-    define_schema,
-    define_table,
-    http_action,
-    internal,
-    internal_action,
-    internal_mutation,
-    internal_query,
-    mutation,
-    query,
-    v,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bayou.runtimes.python.api import (
+        ActionCtx,
+        AsyncActionCtx,
+        AsyncMutationCtx,
+        AsyncQueryCtx,
+        ConvexError,
+        Crons,
+        HttpRouter,
+        Int64,
+        MutationCtx,
+        QueryCtx,
+        Request,
+        Response,
+        action,
+        api,
+        define_schema,
+        define_table,
+        http_action,
+        internal,
+        internal_action,
+        internal_mutation,
+        internal_query,
+        mutation,
+        query,
+        v,
+    )
 
 __version__ = "0.1.0"
 
@@ -69,3 +73,19 @@ __all__ = [
     "query",
     "v",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The API is imported on first use, not with the package: `bayou --help`, the server
+    # and the CLI import `bayou` for its subpackages and would pay ~60 ms for nothing.
+    if name in __all__:
+        from bayou.runtimes.python import api
+
+        value = getattr(api, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -7,6 +7,7 @@ Backend(settings) → credentials → persistence → Database → runtimes → 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -76,6 +77,8 @@ class Backend:
         self.logs = FunctionLogs()
         self.deployment = Deployment()
         self.environment: dict[str, str] = {}
+        # What functions see: the variables plus the deployment's own origins.
+        self.function_environment: dict[str, str] = {}
         self.started = False
 
     async def start(self) -> None:
@@ -97,19 +100,15 @@ class Backend:
         )
         tx = self.db.begin(read_only=True)
         self.deployment = await deployment_model.load(tx)
-        self.environment = await env_vars.load(tx)
+        self.set_environment(await env_vars.load(tx))
         self.runtimes = self._runtime_factory(s)
-        for name, runtime in list(self.runtimes.items()):
-            try:
-                await runtime.start()
-            except BayouError as e:  # e.g. no Node.js: the other language still works
-                log.warning("the %s runtime is unavailable: %s", name, e.message)
-                self.runtimes[name] = UnavailableRuntime(e.message)
+        # Together: each waits for its worker processes to say they are ready.
+        await asyncio.gather(*(self._start_runtime(name) for name in list(self.runtimes)))
         self.runner = FunctionRunner(
             self.db,
             self.runtimes,
             deployment=lambda: self.deployment,
-            environment=lambda: self.environment,
+            environment=lambda: self.function_environment,
             logs=self.logs,
             limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
             system_functions=SystemFunctions(self.db, cloud_url=s.api_origin),
@@ -120,6 +119,13 @@ class Backend:
         self.maintenance = Maintenance(self.db)
         self.maintenance.start()
         self.started = True
+
+    async def _start_runtime(self, name: str) -> None:
+        try:
+            await self.runtimes[name].start()
+        except BayouError as e:  # e.g. no Node.js: the other language still works
+            log.warning("the %s runtime is unavailable: %s", name, e.message)
+            self.runtimes[name] = UnavailableRuntime(e.message)
 
     async def stop(self) -> None:
         if self.maintenance is not None:
@@ -156,10 +162,20 @@ class Backend:
             return await env_vars.apply_changes(tx, changes)
 
         result, _ = await run_transaction(self.db, apply)
-        self.environment = result
+        self.set_environment(result)
         if self.sync is not None:
             self.sync.code_changed()  # subscriptions re-run with the new variables
         return result
+
+    def set_environment(self, variables: dict[str, str]) -> None:
+        """Switch to new deployment variables; functions also see `CONVEX_CLOUD_URL` and
+        `CONVEX_SITE_URL`, the deployment's public origins, as on Convex."""
+        self.environment = variables
+        self.function_environment = {
+            **variables,
+            "CONVEX_CLOUD_URL": self.settings.api_origin,
+            "CONVEX_SITE_URL": self.settings.http_origin,
+        }
 
     def activate(self, deployment: Deployment) -> None:
         """Switch new calls to a freshly committed deployment (calls in flight keep theirs)."""

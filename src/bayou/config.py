@@ -1,5 +1,6 @@
 """Settings: one table (name, environment variable, default, help) feeds `bayou serve`'s
-flags, its `--help`, the README's table and the typed `Settings` the backend receives.
+flags, its `--help`, the README's table (`settings_table`; a test compares them) and the
+typed `Settings` the backend receives.
 
 Nothing deeper than the edge reads `os.environ`: the CLI builds `Settings` once.
 Booleans are parsed strictly — `false`, `0`, `no`, `off` and the empty string are false —
@@ -30,59 +31,85 @@ def parse_bool(name: str, text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    name: str  # field of Settings and --flag-name
+    """One row of the settings table: a field of `Settings`, the flag `--<name>` of
+    `bayou serve`, an environment variable, and their documentation."""
+
+    name: str  # field of Settings; the flag is --name-with-dashes
     env: str | None  # environment variable, if any
     default: Any
-    help: str
+    help: str  # one sentence: `--help` and the README's "meaning" column
     kind: type = str
+    shown_default: str = ""  # the default as documented (markdown); "" for `default`
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def default_text(self) -> str:
+        """The default for documentation, in markdown (`--help` drops the backticks)."""
+        if self.shown_default:
+            return self.shown_default
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
+        if isinstance(self.default, float) and self.default.is_integer():
+            return f"`{int(self.default)}`"
+        return f"`{self.default}`"
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "data_dir",
         "DATA_DIR",
-        "./bayou-data",
-        "Directory for the database, files and credentials.",
+        Path("./bayou-data"),
+        "Directory of the database (SQLite), files and the instance credentials.",
         Path,
+        shown_default="`./bayou-data`",
     ),
-    Setting("host", None, "127.0.0.1", "Interface to listen on (0.0.0.0 for every interface)."),
-    Setting("port", "PORT", 3210, "Port of the API (functions, sync, CLI, dashboard).", int),
+    Setting("host", None, "127.0.0.1", "Interface to listen on (`0.0.0.0` for every interface)."),
+    Setting("port", "PORT", 3210, "Port of the API: functions, sync, CLI, dashboard.", int),
     Setting(
         "site_port",
         "SITE_PROXY_PORT",
         3211,
-        "Port serving HTTP actions (also under /http on the API port).",
+        "Port of HTTP actions (also served under `/http` on the API port).",
         int,
     ),
     Setting(
         "instance_name",
         "INSTANCE_NAME",
         None,
-        "Instance name (stored in <data-dir>/credentials on first start).",
+        "Instance name; stored in the data directory on first start.",
+        shown_default="stored, else `convex-self-hosted`",
     ),
     Setting(
         "instance_secret",
         "INSTANCE_SECRET",
         None,
-        "64 hex characters; stored in <data-dir>/credentials if not given.",
+        "Instance secret, 64 hex characters; stored in the data directory on first start.",
+        shown_default="stored, else random",
     ),
     Setting(
         "cloud_origin",
         "CONVEX_CLOUD_ORIGIN",
         None,
-        "Public URL of the API (default http://<host>:<port>).",
+        "Public URL of the API, as clients reach it.",
+        shown_default="`http://<host>:<port>`",
     ),
     Setting(
         "site_origin",
         "CONVEX_SITE_ORIGIN",
         None,
-        "Public URL of HTTP actions (default http://<host>:<site-port>).",
+        "Public URL of HTTP actions, as clients reach it.",
+        shown_default="`http://<host>:<site-port>`",
     ),
     Setting(
         "postgres_url",
         "POSTGRES_URL",
         None,
-        "PostgreSQL server URL, without a database name; SQLite when unset.",
+        "PostgreSQL server URL, without a database name (the database is named after the "
+        "instance).",
+        shown_default="SQLite",
     ),
     Setting(
         "do_not_require_ssl",
@@ -98,26 +125,46 @@ SETTINGS: tuple[Setting, ...] = (
         "Hide function log lines and error details from clients.",
         bool,
     ),
-    Setting("log_level", "LOG_LEVEL", "info", "Server log level: debug, info, warning, error."),
-    Setting("log_format", "LOG_FORMAT", "text", "Server log format: text or json."),
+    Setting(
+        "log_level",
+        "LOG_LEVEL",
+        "info",
+        "Server log level: `debug`, `info`, `warning` or `error`.",
+    ),
+    Setting("log_format", "LOG_FORMAT", "text", "Server log format: `text`, or `json` lines."),
     Setting(
         "query_timeout",
         "BAYOU_QUERY_TIMEOUT",
         1.0,
-        "User-code time limit of queries and mutations, seconds.",
+        "User-code time limit of queries and mutations, in seconds.",
         float,
     ),
     Setting(
-        "action_timeout", "BAYOU_ACTION_TIMEOUT", 600.0, "Time limit of actions, seconds.", float
+        "action_timeout",
+        "BAYOU_ACTION_TIMEOUT",
+        600.0,
+        "User-code time limit of actions, in seconds.",
+        float,
     ),
     Setting(
         "js_fresh_context",
         "BAYOU_JS_FRESH_CONTEXT",
         False,
-        "Give every JavaScript call a fresh context (strict isolation, ~5 ms a call).",
+        "A fresh JavaScript context for every call (strict isolation, 4-6 ms a call).",
         bool,
     ),
 )
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def settings_table() -> str:
+    """The README's table of settings (markdown), rendered from `SETTINGS`."""
+    rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        env = f"`{s.env}`" if s.env else ""
+        rows.append(f"| `{s.flag}` | {env} | {s.default_text} | {s.help} |")
+    return "\n".join(rows) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,5 +241,17 @@ def _check(s: Setting, value: Any) -> Any:
             code="InvalidSetting",
         )
     if s.name == "log_format" and value not in ("text", "json"):
-        raise BadRequest(f"LOG_FORMAT must be text or json, not {value!r}", code="InvalidSetting")
+        raise BadRequest(
+            f"--log-format / LOG_FORMAT must be text or json, not {value!r}", code="InvalidSetting"
+        )
+    if s.name == "log_level" and str(value).lower() not in LOG_LEVELS:
+        raise BadRequest(
+            f"--log-level / LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}",
+            code="InvalidSetting",
+        )
+    if s.name in ("port", "site_port") and not 0 < value < 65536:
+        raise BadRequest(
+            f"{s.flag} / {s.env} must be a port number (1-65535), not {value}",
+            code="InvalidSetting",
+        )
     return value

@@ -121,6 +121,8 @@ class ConvexError(Exception):
         raise ConvexError({"code": "EMPTY_MESSAGE"})
     """
 
-    def __init__(self, data: Any = None) -> None:
+    def __init__(self, data: Any = None, *, message: str | None = None) -> None:
         self.data = data
-        super().__init__(data if isinstance(data, str) else repr(data))
+        # `message`: the whole text of a ConvexError rethrown from a nested call.
+        self.explicit_message = message
+        super().__init__(message or (data if isinstance(data, str) else repr(data)))

@@ -114,7 +114,7 @@ async def test_invalid_index_ranges_are_refused(messages: Database, bounds, code
 async def test_unknown_index_is_refused_with_the_known_ones(messages: Database) -> None:
     with pytest.raises(BadRequest) as e:
         await messages.begin().query(index("messages.by_nope", [])).collect()
-    assert e.value.code == "IndexNotFound" and "by_channel" in e.value.message
+    assert e.value.code == "IndexNotFoundError" and "by_channel" in e.value.message
 
 
 async def test_filters_compare_in_total_order(messages: Database) -> None:

@@ -56,7 +56,7 @@ async def test_index_is_not_queryable_before_the_schema_is_finished(db: Database
     await change.wait()
     with pytest.raises(BadRequest) as e:
         await db.begin().query(index("users.by_age", [])).collect()
-    assert e.value.code == "IndexNotReady"
+    assert e.value.code == "IndexBackfillingError"
 
 
 async def test_existing_documents_that_violate_the_schema_fail_it_by_name(db: Database) -> None:

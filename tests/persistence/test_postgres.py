@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import psycopg
@@ -13,7 +16,7 @@ from psycopg import sql
 
 from bayou.errors import BadRequest, Conflict, InternalError
 from bayou.persistence import DocumentRevision, IndexEntry
-from bayou.persistence.postgres import PostgresPersistence
+from bayou.persistence.postgres import PostgresPersistence, inspect_database
 from bayou.persistence.postgres_connection import database_name, parse_postgres_url
 
 T = b"T" * 16
@@ -214,7 +217,33 @@ async def test_long_keys_are_stored_as_prefix_suffix_and_digest(
 # -- the single-writer lease ---------------------------------------------------------------
 
 
-async def test_a_second_backend_takes_over_and_the_first_can_no_longer_write(
+async def test_a_second_backend_is_refused_with_the_holder_named(
+    postgres_url: str, pg_instance: str
+) -> None:
+    first = PostgresPersistence(postgres_url, pg_instance, require_ssl=False)
+    second = PostgresPersistence(postgres_url, pg_instance, require_ssl=False)
+    await first.open()
+    try:
+        await first.write([doc(1, 10)], [])
+        with pytest.raises(Conflict) as caught:
+            await second.open()
+        message = str(caught.value)
+        assert caught.value.code == "DatabaseInUse"
+        assert "Another Bayou process is using the PostgreSQL database" in message
+        assert f"(pid {os.getpid()} on host {socket.gethostname()}, since " in message
+        assert f"`{first.database}`" in message and "Stop it first" in message
+        assert "SELECT pg_terminate_backend(" in message  # the way out if the holder is gone
+        await first.write([doc(2, 20)], [])  # the first one is unaffected
+        assert await first.max_ts() == 20
+    finally:
+        await second.close()
+        await first.close()
+    third = PostgresPersistence(postgres_url, pg_instance, require_ssl=False)
+    await third.open()  # free again once the holder closed
+    await third.close()
+
+
+async def test_a_backend_whose_session_ended_is_replaced_and_can_no_longer_write(
     postgres_url: str, pg_instance: str
 ) -> None:
     first = PostgresPersistence(postgres_url, pg_instance, require_ssl=False)
@@ -222,6 +251,9 @@ async def test_a_second_backend_takes_over_and_the_first_can_no_longer_write(
     await first.open()
     try:
         await first.write([doc(1, 10)], [IndexEntry(IDX, b"a", 10, T, doc(1, 10).id)])
+        assert first._writer is not None
+        with admin(postgres_url) as conn:  # the first one's session ends (network, crash)
+            conn.execute("SELECT pg_terminate_backend(%s)", (first._writer.info.backend_pid,))
         await second.open()
         with pytest.raises(Conflict) as caught:
             await first.write([doc(2, 20)], [IndexEntry(IDX, b"b", 20, T, doc(2, 20).id)], {"g": 1})
@@ -244,6 +276,41 @@ async def test_a_second_backend_takes_over_and_the_first_can_no_longer_write(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_killed_holder_on_this_host_is_waited_for_not_refused(
+    postgres_url: str, pg_instance: str
+) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_AND_WAIT, postgres_url, pg_instance],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        holder.kill()
+        holder.wait()
+        store = PostgresPersistence(postgres_url, pg_instance, require_ssl=False)
+        await store.open()  # its session may still be closing: waited for, not refused
+        await store.write([doc(1, 10)], [])
+        await store.close()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+_HOLD_AND_WAIT = """
+import asyncio, sys, time
+from bayou.persistence.postgres import PostgresPersistence, inspect_database
+
+async def main():
+    store = PostgresPersistence(sys.argv[1], sys.argv[2], require_ssl=False)
+    await store.open()
+    print("open", flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
 
 
 async def test_close_releases_the_lease(postgres_url: str, pg_instance: str) -> None:
@@ -312,3 +379,30 @@ async def test_reads_and_writes_survive_killed_connections(
         assert await store.max_ts() == 20
     finally:
         await store.close()
+
+
+# -- inspecting (bayou doctor) ---------------------------------------------------------------
+
+
+async def test_inspecting_a_database_changes_nothing(postgres_url: str, pg_instance: str) -> None:
+    database = database_name(pg_instance)
+    missing = await inspect_database(postgres_url, pg_instance, require_ssl=False)
+    assert (
+        missing
+        == f"PostgreSQL database `{database}` at 127.0.0.1:5432: not created yet (`bayou serve` creates it)"
+    )
+    with admin(postgres_url) as conn:
+        assert (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+            is None
+        )
+    store = PostgresPersistence(postgres_url, pg_instance, require_ssl=False)
+    await store.open()
+    try:
+        busy = await inspect_database(postgres_url, pg_instance, require_ssl=False)
+        assert busy.endswith(f"(empty; in use by pid {os.getpid()} on host {socket.gethostname()})")
+        await store.write([doc(1, 10)], [])
+    finally:
+        await store.close()
+    idle = await inspect_database(postgres_url, pg_instance, require_ssl=False)
+    assert idle.endswith("(holds data; no server is using it)")

@@ -49,11 +49,19 @@ def test_to_json_writes_object_keys_sorted():
     assert vjson.dumps({"b": 1.0, "a": 2.0}) == b'{"a":2.0,"b":1.0}'
 
 
-def test_to_json_rejects_python_ints_with_a_hint():
+def test_python_ints_are_written_as_json_integers_and_read_back_as_floats():
+    # The Python runtime's ints: integral float64s that other Python code reads as ints.
+    assert vjson.dumps({"n": [3, 2.0]}) == b'{"n":[3,2.0]}'
+    assert vjson.loads(b'{"n":[3,2.0]}') == {"n": [3.0, 2.0]}
+    got = vjson.loads(b'{"n":[3,2.0]}', ints=True)
+    assert got == {"n": [3, 2.0]} and [type(x) for x in got["n"]] == [int, float]
+
+
+def test_to_json_rejects_python_ints_beyond_float64_with_a_hint():
     with pytest.raises(BadRequest, match="Int64"):
-        vjson.to_json({"n": 3})
+        vjson.to_json({"n": 2**60})
     with pytest.raises(BadRequest, match="Int64"):
-        vjson.dumps({"n": [3]})
+        vjson.dumps({"n": [2**60]})
 
 
 def test_dumps_rejects_non_values_with_bad_request():

@@ -227,9 +227,10 @@ def test_decode_rejects_corrupt_keys(key):
     assert info.value.code == "InvalidSortKey"
 
 
-def test_commit_ts_has_no_sort_key():
-    with pytest.raises(BadRequest, match="commit"):
-        sk.encode(COMMIT_TS)
+def test_commit_ts_sorts_after_every_int64():
+    # A mutation's pending rows hold the placeholder: it sorts as the largest Int64.
+    assert sk.encode(COMMIT_TS) == sk.encode(Int64(2**63 - 1))
+    assert sk.encode(COMMIT_TS) > sk.encode(Int64(2**62))
 
 
 @pytest.mark.parametrize(

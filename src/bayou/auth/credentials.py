@@ -25,6 +25,7 @@ the stored value deliberately, edit or delete the file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -48,6 +49,14 @@ class InvalidCredentials(ValueError):
     """An instance name or secret that cannot be used; the message says how to fix it."""
 
 
+class MissingCredentials(LookupError):
+    """A data directory that holds no instance secret (no server has started on it)."""
+
+    def __init__(self, secret_file: Path) -> None:
+        super().__init__(f"no instance secret in {secret_file}")
+        self.secret_file = secret_file
+
+
 @dataclass(frozen=True)
 class InstanceCredentials:
     """The identity of one deployment: its name and its 32-byte root secret."""
@@ -59,6 +68,12 @@ class InstanceCredentials:
     def secret_hex(self) -> str:
         """The secret as Convex writes it: 64 lowercase hex characters."""
         return self.secret.hex()
+
+    @property
+    def fingerprint(self) -> str:
+        """16 hex characters that tell secrets apart without revealing them (a running
+        server records it, so `bayou admin-key` can tell whether it holds the same one)."""
+        return hashlib.sha256(b"bayou instance secret fingerprint\0" + self.secret).hexdigest()[:16]
 
 
 def check_instance_name(name: str) -> str:
@@ -106,14 +121,52 @@ def load_or_create(
     stored_name = _read(name_file)
     if stored_name is None:
         stored_name = _create(name_file, explicit_name or DEFAULT_INSTANCE_NAME, mode=0o644)
-    if explicit_name is None:
-        _check_stored_name(stored_name, name_file)
-
     stored_secret_hex = _read(secret_file)
     if stored_secret_hex is None:
         fresh = explicit_secret or secrets.token_bytes(SECRET_LEN)
         stored_secret_hex = _create(secret_file, fresh.hex(), mode=0o600)
     _restrict(secret_file, 0o600)
+    return _combine(Path(data_dir), explicit_name, explicit_secret, stored_name, stored_secret_hex)
+
+
+def load_stored(data_dir: Path, *, name: str | None, secret_hex: str | None) -> InstanceCredentials:
+    """The instance credentials for `data_dir`, as `load_or_create` would return them, but
+    never writing anything: for commands that only read (`bayou admin-key`, `bayou doctor`).
+
+    Raises `MissingCredentials` when `data_dir` holds no secret and none is given
+    explicitly: minting a key from a secret nobody uses would only produce refused keys.
+    """
+    explicit_name = check_instance_name(name) if name is not None else None
+    explicit_secret = parse_instance_secret(secret_hex) if secret_hex is not None else None
+    directory = Path(data_dir) / CREDENTIALS_DIRNAME
+    name_file, secret_file = directory / NAME_FILENAME, directory / SECRET_FILENAME
+    stored_secret_hex = _read(secret_file)
+    if stored_secret_hex is None and explicit_secret is None:
+        raise MissingCredentials(secret_file)
+    stored_name = _read(name_file) or DEFAULT_INSTANCE_NAME
+    if stored_secret_hex is None:  # only explicit values: nothing stored to compare with
+        assert explicit_secret is not None
+        return InstanceCredentials(explicit_name or stored_name, explicit_secret)
+    return _combine(Path(data_dir), explicit_name, explicit_secret, stored_name, stored_secret_hex)
+
+
+def has_stored_secret(data_dir: Path) -> bool:
+    """Whether `data_dir` holds an instance secret (is the data directory of a deployment)."""
+    return (Path(data_dir) / CREDENTIALS_DIRNAME / SECRET_FILENAME).is_file()
+
+
+def _combine(
+    data_dir: Path,
+    explicit_name: str | None,
+    explicit_secret: bytes | None,
+    stored_name: str,
+    stored_secret_hex: str,
+) -> InstanceCredentials:
+    """The values in use: explicit ones win, with a warning when they differ from stored."""
+    directory = data_dir / CREDENTIALS_DIRNAME
+    name_file, secret_file = directory / NAME_FILENAME, directory / SECRET_FILENAME
+    if explicit_name is None:
+        _check_stored_name(stored_name, name_file)
     try:
         stored_secret = parse_instance_secret(stored_secret_hex, source=str(secret_file))
     except InvalidCredentials:
@@ -125,8 +178,9 @@ def load_or_create(
     if name != stored_name:
         _warn_name_differs(name, stored_name, name_file)
     secret = explicit_secret or stored_secret
+    assert secret is not None
     if secret != stored_secret:
-        _warn_secret_differs(secret_file, Path(data_dir))
+        _warn_secret_differs(secret_file, data_dir)
     return InstanceCredentials(name=name, secret=secret)
 
 

@@ -16,22 +16,25 @@ from __future__ import annotations
 import base64
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import brotli  # type: ignore[import-untyped]
-import orjson
 import typer
 
 from bayou import __version__
+from bayou.cli.env_files import (  # noqa: F401  (ENV_FILES, read_env_file: re-exported)
+    ENV_FILES,
+    KEY_VARIABLE,
+    URL_VARIABLE,
+    lookup,
+    read_env_file,
+)
 
-URL_VARIABLE = "CONVEX_SELF_HOSTED_URL"
-KEY_VARIABLE = "CONVEX_SELF_HOSTED_ADMIN_KEY"
-ENV_FILES = (".env.local", ".env")
+if TYPE_CHECKING:
+    import urllib.error
+
 CLIENT_NAME = f"bayou-cli-{__version__}"
 DEFAULT_TIMEOUT = 60.0
 
@@ -61,41 +64,6 @@ class CliError(Exception):
         self.message = message
         self.code = code
         self.status = status
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """`NAME=value` lines of a dotenv file (quotes stripped, `#` comments and `export `
-    prefixes ignored); an absent file is empty."""
-    try:
-        text = path.read_text()
-    except (FileNotFoundError, IsADirectoryError):
-        return {}
-    out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.partition("=")
-        name = name.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        out[name] = value
-    return out
-
-
-def lookup(name: str, environ: Mapping[str, str], directory: Path) -> str | None:
-    """`name` from the environment, else from `.env.local`, else from `.env`."""
-    value = environ.get(name)
-    if value:
-        return value
-    for file in ENV_FILES:
-        value = read_env_file(directory / file).get(name)
-        if value:
-            return value
-    return None
 
 
 @dataclass(frozen=True)
@@ -132,7 +100,8 @@ class Connection:
                 f"No deployment to talk to: set {' and '.join(missing)} (in the environment "
                 "or in .env.local). For a local server: "
                 f"{URL_VARIABLE}=http://127.0.0.1:3210 and "
-                f"{KEY_VARIABLE}=$(bayou admin-key --data-dir <its data dir>)."
+                f"{KEY_VARIABLE}=$(bayou admin-key) (it finds the running server's data "
+                "directory)."
             )
         assert url is not None and admin_key is not None
         if not url.startswith(("http://", "https://")):
@@ -157,6 +126,11 @@ class Connection:
         identity: dict[str, Any] | None = None,
     ) -> Any:
         """Send a request and return its parsed JSON body (None when empty)."""
+        import urllib.error
+        import urllib.request
+
+        import orjson
+
         headers = {
             "Authorization": self.authorization(identity),
             "Convex-Client": CLIENT_NAME,
@@ -166,6 +140,8 @@ class Connection:
             data = orjson.dumps(body)
             headers["Content-Type"] = "application/json"
             if compress:
+                import brotli  # type: ignore[import-untyped]  # only pushes compress
+
                 data = brotli.compress(data, quality=5)
                 headers["Content-Encoding"] = "br"
         request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
@@ -183,6 +159,8 @@ class Connection:
         return orjson.loads(raw) if raw.strip() else None
 
     def _http_error(self, error: urllib.error.HTTPError, path: str) -> CliError:
+        import orjson
+
         raw = error.read()
         try:
             body = orjson.loads(raw)

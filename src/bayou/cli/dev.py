@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import watchfiles
 
 from bayou.cli.connection import AdminKeyOption, CliError, Connection, UrlOption
 from bayou.cli.deploy import FunctionsOption, fail
@@ -77,6 +76,8 @@ def push_and_report(connection: Connection, functions: Path) -> bool:
 
 
 def _watch(connection: Connection, functions: Path, stop: threading.Event) -> None:
+    import watchfiles
+
     announced = False
     for changes in watchfiles.watch(
         functions,

@@ -25,6 +25,7 @@ env = typer.Typer(
     name="env",
     help="List, read, set and remove the deployment's environment variables.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

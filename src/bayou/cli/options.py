@@ -1,10 +1,11 @@
-"""Options shared by `bayou` commands, so every command reads the same flags and variables.
+"""Options shared by the `bayou` commands that read a deployment's state from its data
+directory (`admin-key`, `doctor`), so they read the same flags and variables.
 
 The data directory and the instance credentials are named as in Convex's Docker image
 (`DATA_DIR`, `INSTANCE_NAME`, `INSTANCE_SECRET`), so a deployment's environment carries
-over unchanged. A command declares a parameter with one of these as its default::
-
-    def serve(data_dir: DataDirOption = DEFAULT_DATA_DIR, ...) -> None: ...
+over unchanged. `--data-dir` defaults to None ("not given"): `bayou.cli.data_dirs` then
+reads DATA_DIR, or finds the directory of the running server. `bayou serve` takes its
+flags from the settings table instead (`bayou.config.SETTINGS`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,14 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_DATA_DIR = Path("bayou-data")
-"""Where state lives unless `--data-dir` or DATA_DIR says otherwise: `./bayou-data`,
-relative to the current directory (Convex's image uses /convex/data, a volume; a pip
-install has no such place, and a visible directory next to the project is easy to find,
-back up and delete)."""
-
 DataDirOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--data-dir",
-        envvar="DATA_DIR",
-        help="Directory of the deployment's state; its credentials/ holds the instance "
-        "name and secret.",
+        help="The server's data directory (its credentials/ holds the instance name and "
+        "secret). Default: $DATA_DIR, else the directory of the server --url points at, "
+        "else ./bayou-data, else the only running server's.",
+        show_default=False,
         file_okay=False,
     ),
 ]
@@ -36,8 +32,8 @@ InstanceNameOption = Annotated[
     typer.Option(
         "--instance-name",
         envvar="INSTANCE_NAME",
-        help="Instance name. Default: the one stored in the data directory, else "
-        "convex-self-hosted (then stored).",
+        help="Instance name, if the server was given one explicitly. Default: the one "
+        "stored in the data directory.",
         show_default=False,
     ),
 ]
@@ -47,8 +43,18 @@ InstanceSecretOption = Annotated[
     typer.Option(
         "--instance-secret",
         envvar="INSTANCE_SECRET",
-        help="Instance secret, 64 hex characters. Default: the one stored in the data "
-        "directory, else a new random one (then stored).",
+        help="Instance secret (64 hex characters), if the server was given one explicitly. "
+        "Default: the one stored in the data directory.",
+        show_default=False,
+    ),
+]
+
+UrlForDataDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="URL of the running server whose data directory to use. Default: "
+        "$CONVEX_SELF_HOSTED_URL (environment, then .env.local, .env).",
         show_default=False,
     ),
 ]

@@ -1,214 +1,103 @@
 """`bayou serve`: run the backend — the API on --port, HTTP actions on --site-port.
 
-Every flag has the environment variable Convex's Docker image uses; flags win over the
-environment, which wins over defaults (the settings table is `bayou.config.SETTINGS`).
+Its flags are the settings table (`bayou.config.SETTINGS`): one flag per setting, each with
+the environment variable Convex's Docker image uses; flags win over the environment, which
+wins over defaults.
+
+What the user sees: a banner once both ports listen (with the commands that reach the
+server from any folder), nothing when it stops (Ctrl-C, SIGTERM), and for a failure to
+start or a fatal error while running one line, `bayou serve: <cause and fix>`, and exit
+status 1 (2 for a bad setting). `LOG_LEVEL=debug` adds tracebacks and access logs.
+
+The ports are bound first, before anything starts, so a taken port fails at once; while it
+runs, the server keeps a record (`bayou.cli.server_records`) by which `bayou admin-key` and
+`bayou doctor` find its data directory from another folder.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
+import dataclasses
+import inspect
 import logging
 import os
-import signal
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
-import uvicorn
 
-from bayou.backend import Backend
-from bayou.cli.options import (
-    DEFAULT_DATA_DIR,
-    DataDirOption,
-    InstanceNameOption,
-    InstanceSecretOption,
-)
-from bayou.config import Settings, from_sources
-from bayou.errors import BayouError
-from bayou.server.app import api_app, site_app
-from bayou.sync.limits import MAX_MESSAGE_BYTES
+from bayou.config import SETTINGS, Setting, Settings
 
 log = logging.getLogger("bayou")
 
 
-def serve(
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
-    host: Annotated[
-        str, typer.Option(help="Interface to listen on; 0.0.0.0 for every interface.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int | None,
-        typer.Option(help="API port (functions, sync, CLI). Env: PORT.", show_default="3210"),
-    ] = None,
-    site_port: Annotated[
-        int | None,
-        typer.Option(help="HTTP actions port. Env: SITE_PROXY_PORT.", show_default="3211"),
-    ] = None,
-    instance_name: InstanceNameOption = None,
-    instance_secret: InstanceSecretOption = None,
-    postgres_url: Annotated[
-        str | None,
-        typer.Option(
-            help="PostgreSQL server URL (no database name). Env: POSTGRES_URL.", show_default=False
-        ),
-    ] = None,
-) -> None:
+def serve(**flags: Any) -> None:
     """Start Bayou on its embedded defaults (SQLite and files in --data-dir) or PostgreSQL."""
-    flags = {
-        "data_dir": data_dir
-        if data_dir != DEFAULT_DATA_DIR or "DATA_DIR" not in os.environ
-        else None,
-        "host": host,
-        "port": port,
-        "site_port": site_port,
-        "instance_name": instance_name,
-        "instance_secret": instance_secret,
-        "postgres_url": postgres_url,
-    }
+    from bayou.config import from_sources
+    from bayou.errors import BayouError
+
     try:
         settings = from_sources(flags, os.environ)
     except BayouError as e:
-        typer.echo(f"bayou serve: {e.message}", err=True)
-        raise typer.Exit(2) from None
-    _configure_logging(settings)
+        _fail(e.message, status=2)
+    # Absolute from here on: the banner, the server record and messages name it in full.
+    settings = dataclasses.replace(settings, data_dir=Path(settings.data_dir).absolute())
     try:
-        _event_loop_runner()(run(settings))
+        # Here, not at the top: `bayou --help` and the other commands need none of it.
+        from bayou.cli.server_process import configure_logging, event_loop_runner, run
+
+        configure_logging(settings)
+        event_loop_runner()(run(settings))
     except BayouError as e:
-        typer.echo(f"bayou serve: {e.message}", err=True)
-        raise typer.Exit(1) from None
+        _fail(e.message)
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
+        raise typer.Exit(130) from None
+    except OSError as e:
+        log.debug("bayou serve failed", exc_info=True)
+        _fail(_os_error(e, settings))
+    except Exception as e:  # one line for the user; the traceback at LOG_LEVEL=debug
+        log.debug("bayou serve failed", exc_info=True)
+        _fail(f"{type(e).__name__}: {e} (LOG_LEVEL=debug shows where)")
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: `run` stops both servers together."""
+def _os_error(e: OSError, settings: Settings) -> str:
+    what = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+    if e.filename and str(e.filename).startswith(str(settings.data_dir)):
+        return (
+            f"Cannot use the data directory {settings.data_dir} ({what}). Give --data-dir / "
+            "DATA_DIR a directory this user may create and write to."
+        )
+    return f"{what} (LOG_LEVEL=debug shows where)"
 
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
-        yield
 
-
-async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
-    backend = Backend(settings)
-    await backend.start()
-    try:
-        servers = [
-            _Server(_uvicorn_config(api_app(backend), settings, settings.port)),
-            _Server(_uvicorn_config(site_app(backend), settings, settings.site_port)),
-        ]
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, _stopper(backend, servers))
-        tasks = [asyncio.create_task(s.serve()) for s in servers]
-        watchdog = asyncio.create_task(_stop_when_fatal(backend, servers))
-        while not all(s.started for s in servers):
-            if any(t.done() for t in tasks):
-                break
-            await asyncio.sleep(0.01)
-        if all(s.started for s in servers):
-            _banner(backend, settings)
-            if ready is not None:
-                ready.set()
-        else:
-            for s in servers:
-                s.should_exit = True
-        await asyncio.gather(*tasks)
-        watchdog.cancel()
-        if backend.db is not None and backend.db.fatal is not None:
-            raise backend.db.fatal
-        if not all(s.started for s in servers):
-            raise BayouError(
-                f"Could not listen on {settings.host}:{settings.port} and :{settings.site_port} "
-                "(is another server using the port? pick others with --port / --site-port)"
+def _serve_signature() -> inspect.Signature:
+    """`serve`'s parameters: one `--flag` per setting, None when not given."""
+    return inspect.Signature(
+        [
+            inspect.Parameter(
+                s.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[s.kind | None, _option(s)],
             )
-    finally:
-        await backend.stop()
-
-
-def _stopper(backend: Backend, servers: list[_Server]):
-    def stop() -> None:
-        backend.logs.close()  # long polls would hold the graceful shutdown for seconds
-        for s in servers:
-            s.should_exit = True
-
-    return stop
-
-
-async def _stop_when_fatal(backend: Backend, servers: list[_Server]) -> None:
-    """Stop serving if the database can no longer commit (another server took it over)."""
-    assert backend.db is not None
-    await backend.db.fatal_event.wait()
-    log.critical("stopping: %s", backend.db.fatal)
-    for s in servers:
-        s.should_exit = True
-
-
-def _uvicorn_config(app, settings: Settings, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=port,
-        lifespan="off",
-        log_config=None,
-        access_log=settings.log_level == "debug",
-        http="httptools",
-        ws="websockets-sansio",
-        # Above the sync layer's own limit, so that an oversized message gets a FatalError
-        # that names the problem rather than a bare close 1009.
-        ws_max_size=2 * MAX_MESSAGE_BYTES,
-        ws_ping_interval=None,
-        timeout_graceful_shutdown=5,
+            for s in SETTINGS
+        ]
     )
 
 
-def _event_loop_runner():
-    """uvloop's event loop: it roughly halves the CPU the loop itself costs per request."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency; stay usable without it
-        return asyncio.run
-    return uvloop.run
+def _option(s: Setting) -> Any:
+    env = f" Env: {s.env}." if s.env else ""
+    default = s.default_text.replace("`", "")
+    return typer.Option(
+        f"{s.flag}/--no-{s.flag[2:]}" if s.kind is bool else s.flag,
+        help=f"{s.help.replace('`', '')}{env} Default: {default}.",
+        show_default=False,
+        file_okay=s.kind is not Path,
+    )
 
 
-def _banner(backend: Backend, settings: Settings) -> None:
-    data_dir = Path(settings.data_dir).resolve()
-    lines = [
-        f"Bayou is running (instance {backend.instance_name}).",
-        f"  API (functions, sync, CLI):  {settings.api_origin}",
-        f"  HTTP actions:                {settings.http_origin}   (also {settings.api_origin}/http)",
-        f"  Database:                    {backend.db.persistence.description if backend.db else '?'}",
-        f"  Files:                       {data_dir / 'storage'}",
-        "Use it from the Convex CLI:",
-        f"  export CONVEX_SELF_HOSTED_URL={settings.api_origin}",
-        f"  export CONVEX_SELF_HOSTED_ADMIN_KEY=$(bayou admin-key --data-dir {data_dir})",
-    ]
-    print("\n".join(lines), file=sys.stderr, flush=True)
+serve.__signature__ = _serve_signature()  # type: ignore[attr-defined]
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        out = {
-            "ts": record.created,
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)
-
-
-def _configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    level = getattr(logging, settings.log_level.upper(), logging.INFO)
-    for name in ("bayou", "uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.setLevel(level)
-        logger.propagate = False
+def _fail(message: str, *, status: int = 1) -> NoReturn:
+    typer.echo(f"bayou serve: {message}", err=True)
+    raise typer.Exit(status)

@@ -24,6 +24,8 @@ from bayou.database.transaction import Transaction, apply_metadata_write
 from bayou.database.write_log import LogEntry
 from bayou.errors import BayouError, InternalError, OccError
 from bayou.persistence.base import DocumentRevision, IndexEntry
+from bayou.values import Int64
+from bayou.values.model import contains_commit_ts, with_commit_ts
 
 if TYPE_CHECKING:
     from bayou.database.database import Database
@@ -193,6 +195,8 @@ class Committer:
                 continue
             try:
                 ts = self.next_ts()
+                if tx.writes_commit_ts:
+                    resolve_commit_ts(tx, ts)
                 rows = commit_rows(list(tx.writes.values()), catalog, ts)
             except BayouError as e:
                 rejected.append((req, e))
@@ -236,6 +240,16 @@ class Committer:
         for req, err in rejected:
             if not req.future.done():
                 req.future.set_exception(err)
+
+
+def resolve_commit_ts(tx: Transaction, ts: int) -> None:
+    """Replace the `db.vars.commitTs` placeholders a transaction wrote with its commit
+    timestamp (an Int64 of nanoseconds), before its rows are written."""
+    stamp = Int64(ts)
+    for w in tx.writes.values():
+        if w.new is not None and contains_commit_ts(w.new.value):
+            value = with_commit_ts(w.new.value, stamp)
+            w.new = Doc(w.new.table, w.internal_id, value)
 
 
 def _published_documents(accepted) -> list:

@@ -67,7 +67,8 @@ def parse_range(range_json: Sequence[Any]) -> list[RangeBound]:
         if not isinstance(path, str):
             raise BadRequest("Index range bound needs a fieldPath string", code="InvalidIndexRange")
         raw = item.get("value")
-        value = UNDEFINED if raw == {"$undefined": None} else from_json(raw)
+        # `eq(field, db.vars.commitTs)` finds a mutation's own pending rows.
+        value = UNDEFINED if raw == {"$undefined": None} else from_json(raw, commit_ts=True)
         bounds.append(RangeBound(item["type"], path, value))
     return bounds
 

@@ -62,6 +62,8 @@ class Transaction:
         self.limits = limits
         self.reads = ReadSet()
         self.writes: dict[tuple[bytes, bytes], Write] = {}
+        # A write holds `db.vars.commitTs`: the committer stamps it with the commit ts.
+        self.writes_commit_ts = False
         # Persistence globals to write with this commit (bootstrap, storage fingerprints).
         self.globals: dict[str, Any] | None = None
         self.documents_written = 0
@@ -117,6 +119,14 @@ class Transaction:
         self.count_read(table, doc)
         return doc
 
+    def table_of_id(self, id: str) -> TableInfo | None:
+        """The table an id belongs to, or None (a malformed id, an unknown table)."""
+        try:
+            number, _ = ids.decode_id(id)
+        except BadRequest:
+            return None
+        return self.catalog.table_by_number(number, self.namespace)
+
     def query(self, query: Any, *, system: bool = False) -> QueryStream:
         """A stream over a serialized query (or a parsed `QueryPlan`)."""
         plan = query if isinstance(query, QueryPlan) else QueryPlan.from_json(query)
@@ -153,16 +163,21 @@ class Transaction:
         if index is None or index.kind != "database":
             known = sorted(n for n, i in table.indexes.items() if i.kind == "database")
             raise BadRequest(
-                f"Index {table.name}.{name} not found. Indexes of {table.name!r}: {known}. "
-                "Declare it in the schema and deploy.",
-                code="IndexNotFound",
+                f"Index {table.name}.{name} not found. (Indexes of {table.name!r}: {known}; "
+                "declare it in the schema and deploy.)",
+                code="IndexNotFoundError",
             )
         if not index.queryable:
+            if index.staged:
+                raise BadRequest(
+                    f"Index {table.name}.{name} is currently staged and not available to "
+                    "query until it is enabled.",
+                    code="IndexStagedError",
+                )
             raise BadRequest(
-                f"Index {table.name}.{name} is not ready: it is "
-                f"{'staged' if index.staged else 'still backfilling'}. Wait for the deploy "
-                "that adds it to finish.",
-                code="IndexNotReady",
+                f"Index {table.name}.{name} is currently backfilling and not available to "
+                "query yet.",
+                code="IndexBackfillingError",
             )
         return index
 
@@ -467,7 +482,7 @@ class Transaction:
     async def _check_document(self, table: TableInfo, value: dict[str, Any]) -> None:
         if table.is_system:
             return
-        limits.check_document(value)
+        limits.check_document(value, commit_ts=self.writes_commit_ts)
         await self._check_schema(table, value)
 
     async def _check_schema(self, table: TableInfo, value: dict[str, Any]) -> None:

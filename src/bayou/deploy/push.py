@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -49,11 +50,15 @@ class PushHost(Protocol):
     runtimes: dict[str, Runtime]
     runner: FunctionRunner | None
     deployment: Deployment
+    # What functions see of the environment: module top levels and auth.config read it.
+    function_environment: dict[str, str]
 
     def activate(self, deployment: Deployment) -> None: ...
 
 
 PENDING_TTL_S = 3600
+
+log = logging.getLogger("bayou.deploy.push")
 
 
 @dataclass
@@ -116,7 +121,7 @@ class PushPipeline:
             version, [RuntimeModule(m.path, m.source, m.source_map, m.environment) for m in modules]
         )
         try:
-            analyzed = await runtime.analyze(version)
+            analyzed = await runtime.analyze(version, env=backend.function_environment)
         except BayouError:
             raise
         except Exception as e:  # the runtime reports user errors as exceptions with messages
@@ -288,7 +293,10 @@ class PushPipeline:
                 new = {m.path for m in push.modules}
                 added, removed = sorted(new - old), sorted(old - new)
             self._pending.pop(push.id, None)
-        return self._diff(previous, push, added, removed)
+        diff = self._diff(previous, push, added, removed)
+        if not dry:
+            log.info("%s", _describe_push(push, diff))
+        return diff
 
     async def _commit(self, push: PendingPush) -> tuple[list[str], list[str]]:
         async def write(tx: Transaction) -> tuple[tuple[list[str], list[str]], list[bytes]]:
@@ -357,15 +365,70 @@ class PushPipeline:
                 del self._pending[push_id]
 
 
+def _describe_push(push: PendingPush, diff: dict[str, Any]) -> str:
+    """One log line saying what a finished push changed."""
+    root = diff["componentDiffs"][""]
+    parts = [f"deployed {push.deployment.version[:12]} ({len(push.modules)} modules"]
+    modules, crons, indexes = root["moduleDiff"], root["cronDiff"], root["indexDiff"]
+    for label, names in (
+        ("modules added", modules["added"]),
+        ("modules removed", modules["removed"]),
+        ("crons added", crons["added"]),
+        ("crons changed", crons["updated"]),
+        ("crons removed", crons["deleted"]),
+        ("indexes added", [_index_name(i) for i in indexes.get("added_indexes") or []]),
+        ("indexes removed", [_index_name(i) for i in indexes.get("removed_indexes") or []]),
+        ("auth providers added", diff["authDiff"]["added"]),
+        ("auth providers removed", diff["authDiff"]["removed"]),
+    ):
+        if names:
+            parts.append(f"{label}: {', '.join(names)}")
+    return "; ".join(parts) + ")"
+
+
+def _index_name(index: Any) -> str:
+    if isinstance(index, dict):
+        return str(index.get("name") or index.get("indexDescriptor") or index)
+    return str(index)
+
+
 def _auth_providers(config: Any) -> list[dict[str, Any]]:
+    """The providers of auth.config as Convex echoes them: every key present (the CLI
+    requires `applicationID`, null allowed for custom JWT providers)."""
     if not config:
         return []
     providers = config.get("providers") if isinstance(config, dict) else None
-    if not isinstance(providers, list):
+    if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
         raise BadRequest(
             "auth.config must export an object with a `providers` list", code="InvalidAuthConfig"
         )
-    return providers
+    return [_auth_provider(p) for p in providers]
+
+
+def _auth_provider(provider: dict[str, Any]) -> dict[str, Any]:
+    if provider.get("type") == "customJwt":
+        for key in ("issuer", "jwks", "algorithm"):
+            if not isinstance(provider.get(key), str):
+                raise BadRequest(
+                    f"A customJwt provider in auth.config needs `{key}` (a string): got "
+                    f"{orjson.dumps(provider).decode()}",
+                    code="InvalidAuthConfig",
+                )
+        return {**provider, "applicationID": provider.get("applicationID")}
+    if not isinstance(provider.get("domain"), str):
+        raise BadRequest(
+            "An auth.config provider needs `domain` (an OIDC issuer URL), or `type: "
+            f'"customJwt"` with `issuer`, `jwks` and `algorithm`: got '
+            f"{orjson.dumps(provider).decode()}",
+            code="InvalidAuthConfig",
+        )
+    if not isinstance(provider.get("applicationID"), str):
+        raise BadRequest(
+            f"The auth.config provider for {provider['domain']} needs `applicationID` (the "
+            '`aud` its tokens carry, e.g. "convex").',
+            code="InvalidAuthConfig",
+        )
+    return provider
 
 
 def _describe_provider(provider: dict[str, Any]) -> str:

@@ -115,6 +115,11 @@ class Deployment:
     def function(self, path: FunctionPath) -> FunctionSpec | None:
         return self.functions.get(path.canonical)
 
+    def runs_in_node(self, path: FunctionPath) -> bool:
+        """True for a function of a `"use node"` module."""
+        module = path.module + ".js"
+        return any(m.path == module and m.environment == "node" for m in self.modules)
+
     def http_routes(self) -> list[dict[str, Any]]:
         info = self.analysis.get("http.js") or self.analysis.get("http.py") or {}
         return list(info.get("httpRoutes") or [])

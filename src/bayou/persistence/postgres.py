@@ -5,14 +5,20 @@ upserts all rows (one round trip, then the commit's fsync); a small pool of read
 connections serves reads, which therefore run concurrently with a write and see only
 committed transactions.
 
-Single writer: a `leases` row names the process that may write. `open` takes it over
-unconditionally (as Convex does: a new backend replaces the old one, e.g. in a rolling
-deploy), and every write transaction first locks the row `FOR SHARE` and checks that it
-still names this process. A takeover waits for an in-flight write to finish, and after it
-every write of the deposed process fails with `LeaseLost` before anything is written.
-A row, rather than an advisory lock, because the check travels inside the transaction it
-protects: it holds across reconnects and connection poolers, and a lost lease can never be
-mistaken for a held one.
+Single writer, as on SQLite: a second server on the same database is refused at `open`,
+with a message naming the one that holds it, unless that one is really gone. Two
+mechanisms, each doing what it is good at:
+
+- the writer connection holds a session-level advisory lock for as long as its process
+  lives; PostgreSQL releases it when the session ends, however the process ended (stopped,
+  killed, its machine gone once the server notices). `open` takes it or refuses. A holder
+  on this host whose process no longer exists is waited for a few seconds (its session is
+  closing), so a restart right after a crash works.
+- a `leases` row names the writer, and every write transaction first locks it `FOR SHARE`
+  and checks that it still names this process. The check travels inside the transaction
+  it protects, so it holds across reconnects: if this process lost its session long enough
+  for another server to start, its next write fails with `LeaseLost` before anything is
+  written, and it stops.
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ import asyncio
 import hashlib
 import logging
 import os
+import re
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -34,8 +43,10 @@ from bayou.persistence.base import DocumentRevision, IndexEntry, IndexHit, Order
 from bayou.persistence.postgres_connection import (
     PostgresTarget,
     connect,
+    connect_to,
     connection_error,
     error_summary,
+    is_missing_database,
     parse_postgres_url,
 )
 from bayou.persistence.postgres_pool import ReaderPool
@@ -43,6 +54,7 @@ from bayou.persistence.postgres_pool import ReaderPool
 logger = logging.getLogger(__name__)
 
 _TAKEOVER_WAIT = "30s"  # how long `open` waits for the previous writer's last transaction
+_DYING_HOLDER_WAIT_S = 10.0  # how long `open` waits for the session of a dead local holder
 
 
 class PostgresPersistence:
@@ -85,6 +97,7 @@ class PostgresPersistence:
         writer = await connect(self._target)
         try:
             await self._create_schema(writer)
+            await self._claim(writer)
             await self._take_lease(writer)
             await self._configure_writer(writer)
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -130,13 +143,51 @@ class PostgresPersistence:
                     code="DatabaseInUse",
                 )
 
+    async def _claim(self, conn: psycopg.AsyncConnection) -> None:
+        """Take the advisory lock that says a live server writes here, or refuse."""
+        deadline = asyncio.get_running_loop().time() + _DYING_HOLDER_WAIT_S
+        while True:
+            row = await (await conn.execute(q.ALIVE_LOCK_TRY)).fetchone()
+            if row and row[0]:
+                return
+            holder = await self._holder(conn)
+            waiting = _is_dead_local_process(holder.info)
+            if not waiting or asyncio.get_running_loop().time() > deadline:
+                raise self._in_use_error(holder)
+            await asyncio.sleep(0.1)
+
+    async def _holder(self, conn: psycopg.AsyncConnection) -> _Holder:
+        info = await (await conn.execute(q.LEASE_INFO)).fetchone()
+        session = await (await conn.execute(q.ALIVE_LOCK_HOLDER)).fetchone()
+        return _Holder(
+            info=info[0] if info else None,
+            since=info[1] if info else None,
+            session_pid=session[0] if session else None,
+        )
+
+    def _in_use_error(self, holder: _Holder) -> BayouError:
+        who = holder.info or "an unknown process"
+        since = f", since {holder.since:%Y-%m-%d %H:%M:%S %Z}" if holder.since else ""
+        gone = (
+            " If that process is gone (e.g. its machine crashed), end its database session: "
+            f"SELECT pg_terminate_backend({holder.session_pid});"
+            if holder.session_pid
+            else ""
+        )
+        return Conflict(
+            f"Another Bayou process is using the PostgreSQL database `{self.database}` at "
+            f"{self._target.address} ({who}{since}). Stop it first, or give this one its own "
+            "database with another INSTANCE_NAME: two writers would refuse each other's "
+            f"commits.{gone}",
+            code="DatabaseInUse",
+        )
+
     async def _take_lease(self, conn: psycopg.AsyncConnection) -> None:
-        info = f"{socket.gethostname()} pid {os.getpid()}"
         try:
             async with conn.transaction():
                 await conn.execute(f"SET LOCAL lock_timeout = '{_TAKEOVER_WAIT}'")
                 previous = await (await conn.execute(q.LEASE_CURRENT)).fetchone()
-                await conn.execute(q.LEASE_TAKE, (self._token, info))
+                await conn.execute(q.LEASE_TAKE, (self._token, _holder_info()))
         except psycopg.errors.LockNotAvailable:
             raise Conflict(
                 f"Another Bayou process keeps a write transaction open on `{self.database}` "
@@ -145,9 +196,9 @@ class PostgresPersistence:
                 code="DatabaseInUse",
             ) from None
         if previous is not None:
-            logger.warning(
-                "Took over the writer lease of PostgreSQL database %s from %s (held since %s): "
-                "that process can no longer write and should stop.",
+            logger.info(
+                "PostgreSQL database %s: the previous server (%s, since %s) did not stop "
+                "cleanly; its session is gone, this server takes over.",
                 self.database,
                 previous[1],
                 previous[2],
@@ -228,8 +279,15 @@ class PostgresPersistence:
         if conn is None:
             raise InternalError("PostgreSQL persistence is not open")
         if conn.broken or conn.closed:
-            # The lease is a row, not a session: a new connection still holds it.
+            # The lease is a row, not a session: a new connection still holds it, unless
+            # another server started while this process had no session.
             conn = await connect(self._target, create_database=False)
+            row = await (await conn.execute(q.ALIVE_LOCK_TRY)).fetchone()
+            if not (row and row[0]):
+                holder = await self._holder(conn)
+                await conn.close()
+                self._lost_to = holder.info or "another process"
+                raise self._lease_lost_error()
             await self._configure_writer(conn)
             self._writer = conn
         return conn
@@ -351,6 +409,60 @@ class PostgresPersistence:
     async def load_globals(self) -> dict[str, Any]:
         rows = await self._fetch(q.LOAD_GLOBALS, ())
         return {key: orjson.loads(value) for key, value in rows}
+
+
+async def inspect_database(url: str, instance_name: str, *, require_ssl: bool = True) -> str:
+    """What a check (`bayou doctor`) says of the instance's database, without changing
+    anything: it creates no database, no table and takes no lock. Raises the connection's
+    `BayouError` when the server cannot be reached."""
+    target = parse_postgres_url(url, instance_name, require_ssl=require_ssl, connect_timeout=5)
+    where = f"PostgreSQL database `{target.database}` at {target.address}"
+    try:
+        conn = await connect_to(target.conninfo())
+    except psycopg.OperationalError as exc:
+        if is_missing_database(exc):
+            return f"{where}: not created yet (`bayou serve` creates it)"
+        raise connection_error(target, exc) from None
+    async with conn:
+        await conn.execute("SET default_transaction_read_only = on")
+        tables = await (await conn.execute("SELECT to_regclass('leases')")).fetchone()
+        if not tables or tables[0] is None:
+            return f"{where}: no Bayou tables yet (`bayou serve` creates them)"
+        info = await (await conn.execute(q.LEASE_INFO)).fetchone()
+        session = await (await conn.execute(q.ALIVE_LOCK_HOLDER)).fetchone()
+        latest = await (await conn.execute(q.MAX_TS)).fetchone()
+    state = "holds data" if latest and latest[0] else "empty"
+    if session and info:
+        return f"{where} ({state}; in use by {info[0]})"
+    return f"{where} ({state}; no server is using it)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Holder:
+    """Who holds a database: the lease row's description and the lock's session."""
+
+    info: str | None
+    since: datetime | None
+    session_pid: int | None
+
+
+def _holder_info() -> str:
+    """How the lease row names this process: `pid 1234 on host web-1`."""
+    return f"pid {os.getpid()} on host {socket.gethostname()}"
+
+
+def _is_dead_local_process(info: str | None) -> bool:
+    """Whether a lease row names a process of this host that no longer exists."""
+    match = re.fullmatch(r"pid (\d+) on host (.+)", info or "")
+    if match is None or match[2] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, as another user
+    return False
 
 
 def _index_row(e: IndexEntry) -> tuple:

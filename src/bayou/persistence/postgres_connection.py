@@ -103,18 +103,19 @@ async def connect(
 ) -> psycopg.AsyncConnection:
     """An autocommit connection to the instance's database, creating the database if needed."""
     try:
-        return await _connect(target.conninfo())
+        return await connect_to(target.conninfo())
     except psycopg.OperationalError as exc:
-        if not (create_database and _is_missing_database(exc)):
+        if not (create_database and is_missing_database(exc)):
             raise connection_error(target, exc) from None
     await _create_database(target)
     try:
-        return await _connect(target.conninfo())
+        return await connect_to(target.conninfo())
     except psycopg.OperationalError as exc:
         raise connection_error(target, exc) from None
 
 
-async def _connect(info: str) -> psycopg.AsyncConnection:
+async def connect_to(info: str) -> psycopg.AsyncConnection:
+    """One autocommit connection, integers sent as int8 (see below)."""
     conn = await psycopg.AsyncConnection.connect(info, autocommit=True, prepare_threshold=0)
     # Every integer is a nanosecond timestamp or a count: send them all as int8 so that
     # each statement keeps one set of parameter types (and one prepared plan).
@@ -122,7 +123,8 @@ async def _connect(info: str) -> psycopg.AsyncConnection:
     return conn
 
 
-def _is_missing_database(exc: psycopg.OperationalError) -> bool:
+def is_missing_database(exc: psycopg.OperationalError) -> bool:
+    """Whether a connection failed because the database does not exist."""
     # libpq reports connection-time errors as text: the SQLSTATE is often missing.
     return (
         exc.sqlstate == "3D000" or re.search(r'database ".*" does not exist', str(exc)) is not None
@@ -133,9 +135,9 @@ async def _create_database(target: PostgresTarget) -> None:
     last: psycopg.OperationalError | None = None
     for maintenance in _MAINTENANCE_DATABASES:
         try:
-            conn = await _connect(target.conninfo(maintenance))
+            conn = await connect_to(target.conninfo(maintenance))
         except psycopg.OperationalError as exc:
-            if _is_missing_database(exc):
+            if is_missing_database(exc):
                 last = exc
                 continue
             raise connection_error(target, exc) from None

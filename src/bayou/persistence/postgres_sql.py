@@ -86,7 +86,21 @@ WHERE table_schema = current_schema() AND table_name = 'documents' AND column_na
 SCHEMA_VERSION_GET = "SELECT max(version) FROM bayou_schema"
 SCHEMA_VERSION_SET = "INSERT INTO bayou_schema (version) VALUES (%b)"
 
+#: The key of the session-level advisory lock the writer connection holds while its
+#: process lives: PostgreSQL releases it when the session ends, however the process ended.
+#: (Advisory locks are per database, so one key serves every instance.)
+ALIVE_LOCK_KEY = 7308049531467264628
+ALIVE_LOCK_TRY = f"SELECT pg_try_advisory_lock({ALIVE_LOCK_KEY})"
+#: The server process (backend pid) of the session holding the lock, if any.
+ALIVE_LOCK_HOLDER = f"""
+SELECT pid FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 1
+  AND classid = {ALIVE_LOCK_KEY >> 32} AND objid = {ALIVE_LOCK_KEY & 0xFFFFFFFF}
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
 LEASE_CURRENT = "SELECT holder, holder_info, acquired_at FROM leases WHERE id = 1 FOR UPDATE"
+LEASE_INFO = "SELECT holder_info, acquired_at FROM leases WHERE id = 1"
 LEASE_TAKE = """
 INSERT INTO leases (id, holder, holder_info, acquired_at) VALUES (1, %b, %b, now())
 ON CONFLICT (id) DO UPDATE

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import socket
 import sqlite3
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -98,12 +100,20 @@ class SqlitePersistence:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = os.read(fd, 256).decode(errors="replace").strip() or "an unknown process"
             os.close(fd)
             raise Conflict(
-                f"Another Bayou process is using {self.path}. Stop it first, or give this one "
-                "its own --data-dir: two writers would corrupt each other's commits.",
+                f"Another Bayou process is using {self.path} ({holder}). Stop it first, or "
+                "give this one its own --data-dir: two writers would corrupt each other's "
+                "commits.",
                 code="DatabaseInUse",
             ) from None
+        # Name the holder in the lock file, for the message a second server gets.
+        started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        os.ftruncate(fd, 0)
+        os.pwrite(
+            fd, f"pid {os.getpid()} on host {socket.gethostname()}, since {started}\n".encode(), 0
+        )
         self._lock_file = fd
 
     def _connect(self, *, readonly: bool) -> sqlite3.Connection:

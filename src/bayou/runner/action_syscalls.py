@@ -10,8 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from bayou.runner.function_runner import CallRequest, NestedCallFailed, reference_path
-from bayou.runtimes.base import InvocationResult
+from bayou.errors import BadRequest
+from bayou.protocol.function_path import FunctionPath
+from bayou.runner.function_runner import (
+    CallRequest,
+    NestedCallFailed,
+    raw_args_json,
+    reference_path,
+)
 from bayou.values import json as vjson
 
 if TYPE_CHECKING:
@@ -33,6 +39,13 @@ class ActionSyscalls:
         if kind is None:
             return await self.ctx.runner.shared_syscall(self.ctx, op, args)
         ctx = self.ctx
+        path = reference_path(args)
+        if ctx.deployment.function(path) is None and not ctx.deployment.runs_in_node(
+            ctx.spec.path if ctx.spec else path
+        ):
+            # Convex's isolate resolves references against the pushed functions (public
+            # and internal) before calling; Node actions get the callee's own error.
+            raise BadRequest(f"Couldn't resolve {api_reference(path)}", code="InvalidReference")
         identity = ctx.identity
         if not identity.may_call_internal:
             # An action may call internal functions; its user identity still applies.
@@ -41,22 +54,21 @@ class ActionSyscalls:
             identity = _internal(identity)
         result = await ctx.runner.call(
             CallRequest(
-                reference_path(args),
+                path,
                 vjson.from_json(args.get("args") or {}),
                 kind,  # type: ignore[arg-type]
                 identity,
                 ctx.request_id,
                 caller="Action",
+                origin=ctx.origin,
+                args_json=raw_args_json(args),
             )
         )
         if not result.ok:
-            raise NestedCallFailed(
-                InvocationResult(
-                    ok=False,
-                    error_message=result.error_message,
-                    error_data_json=vjson.dumps(result.error_data).decode()
-                    if result.has_error_data
-                    else None,
-                )
-            )
-        return orjson.Fragment(vjson.dumps(result.value))
+            raise NestedCallFailed.of_result(result)
+        return orjson.Fragment(result.value_json or vjson.dumps(result.value))
+
+
+def api_reference(path: FunctionPath) -> str:
+    """`api.dir.messages.send`: how Convex names a function reference in errors."""
+    return ".".join(["api", *path.module.split("/"), path.name])

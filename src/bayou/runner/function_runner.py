@@ -23,15 +23,19 @@ from bayou.database.database import Database
 from bayou.database.read_set import ReadSet
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
-from bayou.errors import BadRequest, BayouError, ConvexError, ValidationError
+from bayou.errors import BadRequest, BayouError, ValidationError
 from bayou.model import session_requests
 from bayou.model.deployment import Deployment, FunctionSpec
 from bayou.protocol.function_path import FunctionPath
-from bayou.runner.identity import ANONYMOUS, Identity
+from bayou.runner.audit import audit, write_audit_lines
+from bayou.runner.identity import ANONYMOUS, NO_ORIGIN, Identity, RequestOrigin
 from bayou.runner.logs import FunctionLogs, log_line_text
+from bayou.runner.request_metadata import request_metadata
 from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Invocation, InvocationResult, Runtime, RuntimeModule
+from bayou.values import Int64
 from bayou.values import json as vjson
+from bayou.values.model import with_commit_ts
 from bayou.values.validators import check_args, check_returns
 
 Kind = Literal["query", "mutation", "action"]
@@ -64,6 +68,9 @@ class CallRequest:
     caller: str = "HttpApi"
     # Sync mutations: (session id, request id); runs once, replays return the stored result.
     session: tuple[str, int] | None = None
+    origin: RequestOrigin = NO_ORIGIN  # the client's address and agent (request metadata)
+    # The arguments' JSON as a calling function wrote it: a Python caller's ints stay ints.
+    args_json: str | None = None
 
 
 @dataclass(slots=True)
@@ -71,6 +78,7 @@ class CallResult:
     ok: bool
     udf_type: str = "query"
     value: Any = None
+    value_json: str | None = None  # the value as the function wrote it (a Python int stays one)
     error_message: str | None = None  # without the request-id prefix
     error_data: Any = None
     has_error_data: bool = False
@@ -115,6 +123,10 @@ class CallContext:
     depth: int = 0
     # Shared with nested calls: what the whole call observed (for query caching).
     observed: dict[str, bool] = field(default_factory=dict)
+    origin: RequestOrigin = NO_ORIGIN
+    # Shared with nested calls: `log.audit` lines, written when the top-level call ends.
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    args_json: str | None = None  # the arguments' JSON, when the caller's text is kept
 
 
 class FunctionRunner:
@@ -150,10 +162,20 @@ class FunctionRunner:
         if req.path.is_system:
             return await self._call_system(req, deployment, request_id)
         started = time.time()
+        ctx: CallContext | None = None
         try:
             spec = self._resolve(deployment, req)
             args = self._check_args(spec, req.args)
-            ctx = CallContext(self, deployment, spec, req.identity, request_id, req.journal)
+            ctx = CallContext(
+                self,
+                deployment,
+                spec,
+                req.identity,
+                request_id,
+                req.journal,
+                origin=req.origin,
+                args_json=req.args_json,
+            )
             if spec.udf_type == "query":
                 result = await self._run_query(ctx, spec, args, req.ts)
             elif spec.udf_type == "mutation":
@@ -169,8 +191,12 @@ class FunctionRunner:
             data = getattr(e, "data", None)  # e.g. InvalidCursor's pagination marker
             if data is not None:
                 result.error_data, result.has_error_data = data, True
+        if not result.ok:
+            result.error_message = error_text(result.error_message or "Uncaught Error")
         result.request_id = request_id
         self._record(req, result, started)
+        if ctx is not None and ctx.audit:
+            write_audit_lines(req, result, ctx.audit)
         return result
 
     async def _call_system(
@@ -208,11 +234,13 @@ class FunctionRunner:
                 # any_udf does: the CLI then lists the deployed functions.
                 raise BadRequest(
                     f"Could not find function for '{req.path}'. Did you forget to run "
-                    "`npx convex dev` (or `bayou dev` for Python functions)?",
+                    "`npx convex dev`?",
                     code="FunctionNotFound",
                 )
             raise BadRequest(
-                f"Could not find public function for '{req.path}'.", code="FunctionNotFound"
+                f"Could not find public function for '{req.path}'. Did you forget to run "
+                "`npx convex dev`?",
+                code="FunctionNotFound",
             )
         if spec.udf_type == "httpAction":
             raise BadRequest(
@@ -278,6 +306,7 @@ class FunctionRunner:
                 stored = await session_requests.lookup(tx, *session)
                 if stored is not None:
                     return stored
+            ctx.audit.clear()  # an attempt that conflicted logged nothing
             syscalls = TransactionSyscalls(ctx, tx)
             out = await self.invoke(
                 ctx, spec, "mutation", args, syscalls, self.limits.mutation_timeout_s
@@ -294,13 +323,19 @@ class FunctionRunner:
         except FunctionFailed as failed:
             return self._result(spec, failed.result, None)
         if isinstance(out, session_requests.StoredResult):
+            text = out.value_json
+            if '"$commitTs"' in text:  # stored before the commit stamped it
+                text = _stamp_commit_ts(text, out.ts)
             return CallResult(
                 ok=True,
                 udf_type="mutation",
-                value=vjson.loads(out.value_json),
+                value=vjson.loads(text),
+                value_json=text,
                 ts=out.ts,
                 replayed=True,
             )
+        if out.value_json and '"$commitTs"' in out.value_json:
+            out.value_json = _stamp_commit_ts(out.value_json, ts)
         result = self._result(spec, out, None)
         result.ts = ts
         return result
@@ -318,6 +353,7 @@ class FunctionRunner:
     ) -> CallResult:
         result = CallResult(ok=out.ok, udf_type=spec.udf_type, log_lines=out.log_lines)
         if out.ok:
+            result.value_json = out.value_json
             result.value = vjson.loads(out.value_json or "null")
             if tx is not None:
                 try:
@@ -365,7 +401,7 @@ class FunctionRunner:
             version=deployment.version,
             udf_type=kind,
             path=spec.path.canonical,
-            args_json="[" + vjson.dumps(args).decode() + "]",
+            args_json="[" + (ctx.args_json or vjson.dumps(args).decode()) + "]",
             env=self.environment(),
             seed=random.getrandbits(63),
             now_ms=time.time() * 1000,
@@ -418,6 +454,10 @@ class FunctionRunner:
             parent.request_id,
             None,
             parent.depth + 1,
+            parent.observed,
+            parent.origin,
+            parent.audit,
+            raw_args_json(args),
         )
         from bayou.runner.transaction_syscalls import TransactionSyscalls
 
@@ -427,7 +467,7 @@ class FunctionRunner:
         )
         if not out.ok:
             tx.rollback_to(savepoint)  # a failed runMutation undoes only its own writes
-            raise NestedCallFailed(out)
+            raise NestedCallFailed(out.error_message or "Uncaught Error", out.error_data_json)
         self._check_returns(spec, out, tx)
         return orjson.Fragment(out.value_json or "null")
 
@@ -440,6 +480,10 @@ class FunctionRunner:
             return {"name": str(ctx.spec.path) if ctx.spec else None, "componentPath": ""}
         if op == "1.0/getDeploymentMetadata":
             return {"name": "self-hosted", "region": None, "class": "self-hosted"}
+        if op == "1.0/getRequestMetadata":
+            return request_metadata(ctx)
+        if op == "1.0/auditLog":
+            return audit(ctx, args)
         raise BadRequest(
             f"{op} is not supported by this version of Bayou yet", code="UnsupportedSyscall"
         )
@@ -479,16 +523,38 @@ class FunctionRunner:
         )
 
 
-class NestedCallFailed(ConvexError):
-    """A nested call's failure, re-raised in the caller as the runtime's own error."""
+def error_text(message: str) -> str:
+    """An error as Convex renders a JsError: its message and frames, each line ending in a
+    newline (so a nested error's text ends with one, and a rethrow shows a blank line)."""
+    return message if message.endswith("\n") else message + "\n"
 
-    def __init__(self, result: InvocationResult) -> None:
-        data = vjson.loads(result.error_data_json) if result.error_data_json else None
-        super().__init__(data)
-        self.result = result
 
-    def __str__(self) -> str:
-        return self.result.error_message or "Nested function call failed"
+class NestedCallFailed(Exception):
+    """A nested call's failure, rethrown in its caller as Convex does: an `Error` whose
+    message is the nested error's whole text ("Uncaught Error: boom\\n    at …\\n"), or a
+    `ConvexError` with that message and the nested data when it threw one."""
+
+    def __init__(self, message: str, data_json: str | None = None) -> None:
+        super().__init__(message)
+        self.message = error_text(message)
+        self.data_json = data_json
+
+    @classmethod
+    def of_result(cls, result: CallResult) -> NestedCallFailed:
+        data = vjson.dumps(result.error_data).decode() if result.has_error_data else None
+        return cls(result.error_message or "Uncaught Error", data)
+
+
+def _stamp_commit_ts(value_json: str, ts: int) -> str:
+    """A mutation's result with `db.vars.commitTs` resolved to its commit timestamp."""
+    value = vjson.from_json(orjson.loads(value_json), commit_ts=True)
+    return vjson.dumps(with_commit_ts(value, Int64(ts))).decode()
+
+
+def raw_args_json(args: dict[str, Any]) -> str | None:
+    """The `args` of a nested-call syscall as the caller wrote them (validated separately)."""
+    raw = args.get("args")
+    return orjson.dumps(raw).decode() if isinstance(raw, dict) else None
 
 
 def reference_path(args: dict[str, Any]) -> FunctionPath:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 from bayou.auth.admin_key import AdminIdentity
 
 
@@ -16,6 +18,7 @@ class Identity:
     user: dict[str, Any] | None = None
     admin: AdminIdentity | None = field(default=None, compare=False)
     expires_at: float | None = None  # user tokens: seconds since the epoch
+    token: str | None = field(default=None, compare=False, repr=False)  # a user's raw JWT
 
     @property
     def may_call_internal(self) -> bool:
@@ -27,9 +30,12 @@ class Identity:
 
     @property
     def cache_key(self) -> str:
-        """Identifies the user for caches of identity-dependent query results."""
+        """Identifies the identity for caches of identity-dependent query results: every
+        claim, not just issuer and subject (two tokens of one user may differ in `name`)."""
         if self.user is not None:
-            return "user:" + str(self.user.get("tokenIdentifier"))
+            return (
+                "user:" + orjson.dumps(self.user, default=str, option=orjson.OPT_SORT_KEYS).decode()
+            )
         return self.kind
 
     @property
@@ -45,3 +51,15 @@ class Identity:
 
 ANONYMOUS = Identity()
 SYSTEM = Identity(kind="system")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOrigin:
+    """Where a call came from, for `ctx.meta.getRequestMetadata()`: the client's address
+    and user agent."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+NO_ORIGIN = RequestOrigin()

@@ -1,14 +1,22 @@
 """Function execution logs: log lines as clients see them, and the in-memory log stream
-that `npx convex logs` long-polls (`/api/stream_function_logs`, ops-surface.md §3.4)."""
+that `npx convex logs` long-polls (`/api/stream_function_logs`, ops-surface.md §3.4).
+
+A failed call is also written to the server log, at info, as one line: what ran and the
+first line of its error (`mutation messages:send failed: Uncaught Error: boom`), so an
+operator sees failures without a client attached.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from typing import Any
 
 MAX_ENTRIES = 1000
+
+log = logging.getLogger(__name__)
 
 
 def log_line_text(line: dict[str, Any]) -> str:
@@ -35,6 +43,13 @@ class FunctionLogs:
         return self._last_ts
 
     def append(self, entry: dict[str, Any]) -> None:
+        if entry.get("error"):
+            log.info(
+                "%s %s failed: %s",
+                str(entry.get("udfType") or "function").lower(),
+                entry.get("identifier"),
+                _first_line(str(entry["error"])),
+            )
         entry["_cursor"] = self._timestamp()
         self._entries.append(entry)
         self._changed.set()
@@ -59,3 +74,7 @@ class FunctionLogs:
             entries = self.since(cursor)
         new_cursor = entries[-1]["_cursor"] if entries else cursor
         return [{k: v for k, v in e.items() if k != "_cursor"} for e in entries], new_cursor
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

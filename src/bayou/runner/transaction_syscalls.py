@@ -18,6 +18,7 @@ from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest
 from bayou.values import UNDEFINED
 from bayou.values import json as vjson
+from bayou.values.model import contains_commit_ts
 
 if TYPE_CHECKING:
     from bayou.runner.function_runner import CallContext
@@ -47,9 +48,23 @@ class TransactionSyscalls:
     # -- reads ---------------------------------------------------------------------
 
     async def get(self, args: dict) -> Any:
-        doc = await self.tx.get_document(
-            _string(args, "id"), table=args.get("table"), system=bool(args.get("isSystem"))
-        )
+        id = _string(args, "id")
+        table = args.get("table")
+        system = bool(args.get("isSystem"))
+        info = self.tx.table_of_id(id)
+        if info is not None:
+            if info.is_system != system:
+                raise BadRequest(
+                    "User tables cannot be accessed with db.system."
+                    if system
+                    else "System tables can only be accessed with db.system.",
+                    code="SystemTableError",
+                )
+            if system and info.name not in USER_READABLE_SYSTEM_TABLES:
+                return None  # Bayou's own tables do not exist for user code
+        elif table is not None and isinstance(table, str) and table.startswith("_"):
+            _check_readable_system_table(table)
+        doc = await self.tx.get_document(id, table=table, system=system)
         return None if doc is None else orjson.Fragment(doc.json)
 
     def _stream(self, args: dict) -> QueryStream:
@@ -59,7 +74,13 @@ class TransactionSyscalls:
             query = args.get("query")
             if query is None:
                 raise BadRequest(f"Unknown query id {query_id!r}", code="InvalidSyscall")
-            stream = self.tx.query(query, system=bool(args.get("isSystem")))
+            # The npm package checks db.query vs db.system.query itself and sends no flag:
+            # a system table's name says it all (as on Convex).
+            table = _query_table(query)
+            system = table is not None and table.startswith("_")
+            if system:
+                _check_readable_system_table(table)  # type: ignore[arg-type]
+            stream = self.tx.query(query, system=system)
             self.streams[query_id] = stream
         return stream
 
@@ -125,14 +146,21 @@ class TransactionSyscalls:
 
     # -- writes --------------------------------------------------------------------
 
+    def _written(self, args: dict, *, undefined: bool = False) -> Any:
+        """The value a write syscall carries; `db.vars.commitTs` allowed in mutations."""
+        value = vjson.from_json(args.get("value"), undefined=undefined, commit_ts=True)
+        if contains_commit_ts(value):
+            self.tx.writes_commit_ts = True
+        return value
+
     async def insert(self, args: dict) -> Any:
-        value = vjson.from_json(args.get("value"))
+        value = self._written(args)
         if not isinstance(value, dict):
             raise BadRequest("insert() needs an object", code="InvalidDocument")
         return {"_id": await self.tx.insert(_string(args, "table"), value)}
 
     async def shallow_merge(self, args: dict) -> Any:
-        fields = vjson.from_json(args.get("value"), undefined=True)
+        fields = self._written(args, undefined=True)
         if not isinstance(fields, dict):
             raise BadRequest("patch() needs an object of fields", code="InvalidDocument")
         id = _string(args, "id")
@@ -140,7 +168,7 @@ class TransactionSyscalls:
         return await self.get({"id": id, "table": args.get("table")})
 
     async def replace(self, args: dict) -> Any:
-        value = vjson.from_json(args.get("value"), undefined=True)
+        value = self._written(args, undefined=True)
         if not isinstance(value, dict):
             raise BadRequest("replace() needs an object", code="InvalidDocument")
         value = {k: v for k, v in value.items() if v is not UNDEFINED}
@@ -188,6 +216,31 @@ def _string(args: dict, name: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"Expected `{name}` to be a string", code="InvalidSyscall")
     return value
+
+
+# The system tables functions may read through ctx.db.system (Convex's virtual tables).
+USER_READABLE_SYSTEM_TABLES = frozenset({"_scheduled_functions", "_storage"})
+
+
+def _check_readable_system_table(table: str) -> None:
+    if table not in USER_READABLE_SYSTEM_TABLES:
+        raise BadRequest(
+            f"System table '{table}' cannot be read by functions: ctx.db.system reads "
+            f"{' and '.join(sorted(USER_READABLE_SYSTEM_TABLES))}.",
+            code="SystemTableError",
+        )
+
+
+def _query_table(query: Any) -> str | None:
+    """The table a serialized query reads (`tableName`, or the table of `indexName`)."""
+    source = query.get("source") if isinstance(query, dict) else None
+    if not isinstance(source, dict):
+        return None
+    table = source.get("tableName")
+    if isinstance(table, str):
+        return table
+    index = source.get("indexName")
+    return index.split(".", 1)[0] if isinstance(index, str) else None
 
 
 def _scan(table: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from bayou.errors import BadRequest
 from bayou.protocol.function_path import FunctionPath
 from bayou.runner.function_runner import CallRequest, CallResult, Kind
 from bayou.server.auth import request_identity, require_admin
-from bayou.server.http import json_response, read_json
+from bayou.server.http import json_response, origin_of, read_json
 from bayou.values import json as vjson
 
 CLEAN_DEFAULT = "json"
@@ -119,6 +119,7 @@ class FunctionApi:
                 request.headers.get("convex-request-id", ""),
                 ts=ts,
                 caller="HttpApi",
+                origin=origin_of(request.scope),
             )
         )
 

@@ -16,8 +16,10 @@ import brotli
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from bayou.errors import BadRequest, BayouError
+from bayou.runner.identity import RequestOrigin
 
 PUBLIC_API_MAX_BODY = 16 * 1024 * 1024 + 2000
 PUSH_MAX_BODY = 200 * 1024 * 1024
@@ -107,3 +109,14 @@ async def read_json(request: Request, *, limit: int = PUBLIC_API_MAX_BODY) -> An
         return orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise BadRequest(f"The body is not valid JSON: {e}", code="BadJsonBody") from None
+
+
+def origin_of(scope: Scope) -> RequestOrigin:
+    """The client's address and user agent of an HTTP request or WebSocket."""
+    client = scope.get("client")
+    agent = None
+    for name, value in scope.get("headers") or ():
+        if name == b"user-agent":
+            agent = value.decode("latin-1")
+            break
+    return RequestOrigin(ip=client[0] if client else None, user_agent=agent)

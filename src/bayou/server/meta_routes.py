@@ -1,4 +1,5 @@
-"""Health and identity routes: `/`, `/version`, `/instance_name`, `/api/check_admin_key`."""
+"""Health and identity routes: `/`, `/version`, `/instance_name`, `/api/check_admin_key`,
+and `/api/bayou/status` (admin only: it names the database and where it is)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.routing import Route
 from bayou import __version__
 from bayou.auth.admin_key import admin_key_check_response
 from bayou.backend import Backend
-from bayou.server.auth import request_identity
+from bayou.server.auth import request_identity, require_admin
 from bayou.server.http import json_response, read_body
 
 
@@ -31,6 +32,7 @@ def routes(backend: Backend) -> list[Route]:
         return json_response(admin_key_check_response(identity.admin))
 
     async def status(request: Request) -> Response:
+        require_admin(request_identity(backend, request))
         return json_response(backend.status())
 
     return [

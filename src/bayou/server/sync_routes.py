@@ -17,6 +17,7 @@ from bayou.errors import Unauthenticated
 from bayou.protocol.sync_messages import Authenticate
 from bayou.runner.identity import ANONYMOUS, Identity
 from bayou.server.auth import admin_identity, user_identity
+from bayou.server.http import origin_of
 
 log = logging.getLogger("bayou.server")
 
@@ -92,7 +93,9 @@ class SyncEndpoint:
         version = (scope.get("path_params") or {}).get("version")
         if not client and version:
             client = f"npm-{version}"
-        await sync.serve(AsgiTransport(receive, send), self.authenticate, client=client)
+        await sync.serve(
+            AsgiTransport(receive, send), self.authenticate, client=client, origin=origin_of(scope)
+        )
 
 
 def routes(backend: Backend) -> list[WebSocketRoute]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from bayou.database.database import Database
 from bayou.runner.function_runner import FunctionRunner
+from bayou.runner.identity import NO_ORIGIN, RequestOrigin
 from bayou.sync.limits import SyncLimits
 from bayou.sync.outbox import Transport
 from bayou.sync.query_cache import QueryCache
@@ -49,19 +50,29 @@ class SyncManager:
         db.add_commit_listener(self.cache.on_commit)
 
     def open(
-        self, transport: Transport, authenticate: Authenticator, *, client: str = ""
+        self,
+        transport: Transport,
+        authenticate: Authenticator,
+        *,
+        client: str = "",
+        origin: RequestOrigin = NO_ORIGIN,
     ) -> SyncSession:
         """A new session over `transport` (not yet serving)."""
-        session = SyncSession(self, transport, authenticate, client=client)
+        session = SyncSession(self, transport, authenticate, client=client, origin=origin)
         self.sessions.add(session)
         self.sessions_served += 1
         return session
 
     async def serve(
-        self, transport: Transport, authenticate: Authenticator, *, client: str = ""
+        self,
+        transport: Transport,
+        authenticate: Authenticator,
+        *,
+        client: str = "",
+        origin: RequestOrigin = NO_ORIGIN,
     ) -> None:
         """Run one session until its socket closes."""
-        await self.open(transport, authenticate, client=client).serve()
+        await self.open(transport, authenticate, client=client, origin=origin).serve()
 
     def forget(self, session: SyncSession) -> None:
         self.sessions.discard(session)

@@ -33,7 +33,7 @@ from bayou.protocol import sync_messages as msg
 from bayou.protocol.function_path import FunctionPath
 from bayou.protocol.sync_messages import ProtocolError, StateVersion
 from bayou.runner.function_runner import CallRequest, CallResult
-from bayou.runner.identity import ANONYMOUS, Identity
+from bayou.runner.identity import ANONYMOUS, NO_ORIGIN, Identity, RequestOrigin
 from bayou.sync.outbox import Outbox, Transport
 from bayou.sync.query_cache import CachedQuery
 from bayou.sync.query_set import QuerySet, SessionQuery, parse_args
@@ -61,9 +61,11 @@ class SyncSession:
         authenticate: Authenticator,
         *,
         client: str = "",
+        origin: RequestOrigin = NO_ORIGIN,
     ) -> None:
         self.host = host
         self.client = client
+        self.origin = origin
         self.limits = host.limits
         self.outbox = Outbox(transport, heartbeat_s=host.limits.heartbeat_s)
         self.transport = transport
@@ -321,6 +323,7 @@ class SyncSession:
                 request_id,
                 caller="SyncWorker",
                 session=session,
+                origin=self.origin,
             )
         )
 

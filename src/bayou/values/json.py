@@ -33,6 +33,7 @@ from bayou.values.limits import (
 )
 from bayou.values.model import (
     COMMIT_TS,
+    MAX_SAFE_INTEGER,
     UNDEFINED,
     Int64,
     Value,
@@ -141,6 +142,10 @@ def _encode_other(value: object) -> Any:
     if value is COMMIT_TS:
         return {"$commitTs": None}
     if type(value) is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            # The Python runtime's integral float64: written as a JSON integer, so a Python
+            # function that reads it with `ints=True` gets its `int` back.
+            return value
         raise _invalid(
             f"The Python int {value} is not a Convex value: use a float for numbers or "
             "Int64 for 64-bit integers"
@@ -256,7 +261,7 @@ def _decode_special(key: str, payload: object, depth: int, undefined: bool, comm
     raise field_name_error(key) or _invalid(f"Unexpected key {key}")
 
 
-def _decode(obj: Any, depth: int, undefined: bool, commit_ts: bool) -> Any:
+def _decode(obj: Any, depth: int, undefined: bool, commit_ts: bool, ints: bool = False) -> Any:
     """Decode a JSON container at nesting level `depth` (the top container is level 1)."""
     t = type(obj)
     if t is dict:
@@ -278,9 +283,9 @@ def _decode(obj: Any, depth: int, undefined: bool, commit_ts: bool) -> Any:
             if tv is str or tv is float or tv is bool or v is None:
                 out[k] = v
             elif tv is int:
-                out[k] = float(v)
+                out[k] = v if ints and -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER else float(v)
             else:
-                out[k] = _decode(v, depth + 1, undefined, commit_ts)
+                out[k] = _decode(v, depth + 1, undefined, commit_ts, ints)
         return out
     if t is list:
         if depth > MAX_NESTING:
@@ -294,34 +299,38 @@ def _decode(obj: Any, depth: int, undefined: bool, commit_ts: bool) -> Any:
             if tv is str or tv is float or tv is bool or v is None:
                 append(v)
             elif tv is int:
-                append(float(v))
+                append(v if ints and -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER else float(v))
             else:
-                item = _decode(v, depth + 1, False, commit_ts)
+                item = _decode(v, depth + 1, False, commit_ts, ints)
                 if item is UNDEFINED:
                     raise _invalid("undefined is not a valid Convex value inside an array")
                 append(item)
         return items
     if t is int:
-        return float(obj)
+        return obj if ints and -MAX_SAFE_INTEGER <= obj <= MAX_SAFE_INTEGER else float(obj)
     if t is str or t is float or t is bool or obj is None:
         return obj
     raise _invalid(f"{t.__name__} {obj!r} is not a JSON value")
 
 
-def from_json(obj: Any, *, undefined: bool = False, commit_ts: bool = False) -> Value:
+def from_json(
+    obj: Any, *, undefined: bool = False, commit_ts: bool = False, ints: bool = False
+) -> Value:
     """Decode a Convex-encoded JSON tree as received from a client.
 
-    Every JSON number becomes a float64. `undefined=True` accepts `{"$undefined": null}` as
-    the top value or a top-level object field (filter literals, patches); `commit_ts=True`
-    accepts the `{"$commitTs": null}` placeholder. Raises `BadRequest` for anything that is
-    not a valid Convex value; the total 32 MiB size is checked by `loads`, not here.
+    Every JSON number becomes a float64 — with `ints=True` (the Python runtime) a JSON
+    integer up to 2**53 stays an `int`, so a Python function's `int` survives the trip.
+    `undefined=True` accepts `{"$undefined": null}` as the top value or a top-level object
+    field (filter literals, patches); `commit_ts=True` accepts the `{"$commitTs": null}`
+    placeholder. Raises `BadRequest` for anything that is not a valid Convex value; the
+    total 32 MiB size is checked by `loads`, not here.
     """
     t = type(obj)
     if t is str or t is float or t is bool or obj is None:
         return obj
     if t is int:
-        return float(obj)
-    return _decode(obj, 1, undefined, commit_ts)
+        return obj if ints and -MAX_SAFE_INTEGER <= obj <= MAX_SAFE_INTEGER else float(obj)
+    return _decode(obj, 1, undefined, commit_ts, ints)
 
 
 def loads(data: bytes | bytearray | memoryview | str, **options: bool) -> Value:
@@ -331,7 +340,7 @@ def loads(data: bytes | bytearray | memoryview | str, **options: bool) -> Value:
     except orjson.JSONDecodeError as e:
         raise BadRequest(f"Invalid JSON: {e}", code="InvalidJson") from None
     value = from_json(obj, **options)
-    if len(data) > _SIZE_CHECK_TEXT_LEN:
+    if len(data) > _SIZE_CHECK_TEXT_LEN and not options.get("ints"):
         check_value(value, commit_ts=options.get("commit_ts", False))
     return value
 

@@ -241,3 +241,27 @@ def _int_to_float(n: int) -> float:
             code="InvalidValue",
         )
     return f
+
+
+def contains_commit_ts(value: Any) -> bool:
+    """True when `value` holds the `COMMIT_TS` placeholder anywhere."""
+    if value is COMMIT_TS:
+        return True
+    t = type(value)
+    if t is dict:
+        return any(contains_commit_ts(v) for v in value.values())
+    if t is list:
+        return any(contains_commit_ts(v) for v in value)
+    return False
+
+
+def with_commit_ts(value: Any, stamp: Int64) -> Any:
+    """`value` with every `COMMIT_TS` placeholder replaced by `stamp`."""
+    if value is COMMIT_TS:
+        return stamp
+    t = type(value)
+    if t is dict:
+        return {k: with_commit_ts(v, stamp) for k, v in value.items()}
+    if t is list:
+        return [with_commit_ts(v, stamp) for v in value]
+    return value

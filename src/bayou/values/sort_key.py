@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from bayou.errors import BadRequest
-from bayou.values.model import COMMIT_TS, UNDEFINED, Int64, Value
+from bayou.values.model import COMMIT_TS, INT64_MAX, UNDEFINED, Int64, Value
 
 UNDEFINED_TAG: Final = 0x01
 NULL_TAG: Final = 0x03
@@ -104,6 +104,9 @@ def _write(value: Any, out: bytearray) -> None:
         out += b"\x00"
     elif value is UNDEFINED:
         out += b"\x01"
+    elif value is COMMIT_TS:
+        # A mutation's own pending rows: its commit timestamp sorts after every stored one.
+        out += _int_key(INT64_MAX)
     else:
         raise _not_sortable(value)
 

@@ -13,10 +13,14 @@ def by_name(analysis, path):
     return {f.name: f for f in analysis.modules[path].functions}
 
 
+# auth.config.ts reads AUTH_DOMAIN: as on Convex, a push without it is refused.
+APP_ENV = {"AUTH_DOMAIN": "https://auth.example"}
+
+
 async def test_analysis_reports_each_function_with_type_visibility_and_validators(
     runtime: JsRuntime,
 ) -> None:
-    analysis = await runtime.analyze("app")
+    analysis = await runtime.analyze("app", env=APP_ENV)
     messages = by_name(analysis, "messages.js")
     assert set(messages) == {
         "byAuthor", "get", "send", "like", "edit", "remove", "transfer", "resetAll", "normalize",
@@ -74,7 +78,7 @@ async def test_analysis_reports_routes_crons_schema_auth_and_app_definition(
 async def test_analyzed_modules_serialise_in_the_shape_start_push_returns(
     runtime: JsRuntime,
 ) -> None:
-    analysis = await runtime.analyze("app")
+    analysis = await runtime.analyze("app", env=APP_ENV)
     entry = analysis.modules["messages.js"].to_json()
     assert set(entry) == {"functions", "httpRoutes", "cronSpecs", "sourceMapped"}
     send = next(f for f in entry["functions"] if f["name"] == "send")
@@ -132,3 +136,12 @@ async def test_using_the_database_at_import_time_fails_analysis(
 async def test_loading_an_unknown_version_is_a_clear_error(runtime: JsRuntime) -> None:
     with pytest.raises(Exception, match="was not loaded"):
         await runtime.analyze("never-loaded")
+
+
+async def test_auth_config_refuses_a_variable_that_is_not_set(runtime: JsRuntime) -> None:
+    with pytest.raises(AnalysisError) as e:
+        await runtime.analyze("app")
+    assert e.value.code == "AuthConfigMissingEnvironmentVariable"
+    assert e.value.message.startswith(
+        "Environment variable AUTH_DOMAIN is used in auth config file but its value was not set"
+    )

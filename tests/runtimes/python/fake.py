@@ -18,22 +18,12 @@ from typing import Any
 
 import orjson
 
-from bayou.errors import BadRequest, ConvexError
+from bayou.errors import BadRequest
+from bayou.runner.function_runner import NestedCallFailed
 from bayou.runtimes.base import Invocation, InvocationResult, Runtime
 from bayou.values import UNDEFINED, sort_key
 from bayou.values import json as vjson
 from bayou.values.ids import decode_id, encode_id, new_internal_id
-
-
-class NestedFailed(ConvexError):
-    """A nested call failed (carries the runtime's result, as the core's error does)."""
-
-    def __init__(self, result: InvocationResult) -> None:
-        super().__init__(None)
-        self.result = result
-
-    def __str__(self) -> str:
-        return self.result.error_message or "nested call failed"
 
 
 def _field(doc: dict[str, Any], path: str) -> Any:
@@ -325,7 +315,7 @@ class FakeHandler:
         call = backend.invocation(kind, args["name"], vjson.from_json(args["args"]))
         result = await backend.runtime.invoke(call, handler)
         if not result.ok:
-            raise NestedFailed(result)
+            raise NestedCallFailed(result.error_message or "Uncaught Error", result.error_data_json)
         return orjson.Fragment(result.value_json or "null")
 
     async def op_runUdf(self, args: dict[str, Any]) -> Any:

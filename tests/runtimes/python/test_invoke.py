@@ -215,7 +215,7 @@ async def test_convex_error_data_round_trips(backend: FakeBackend) -> None:
     assert orjson.loads(result.error_data_json or "") == {"author": "ada", "code": "EMPTY_MESSAGE"}
     line = line_of("messages.py", 'raise ConvexError({"code": "EMPTY_MESSAGE"')
     assert result.error_message == (
-        'Uncaught ConvexError: {"author":"ada","code":"EMPTY_MESSAGE"}\n'
+        'Uncaught ConvexError: {"code":"EMPTY_MESSAGE","author":"ada"}\n'
         f'  File "messages.py", line {line}, in send\n'
         '    raise ConvexError({"code": "EMPTY_MESSAGE", "author": author})'
     )

@@ -15,11 +15,18 @@
 // Uncaught Error: … at (../convex/file.ts:line:col)" and the console lines it printed.
 
 import { describeError } from "./call.mjs";
-import { Realm } from "./realm.mjs";
+import { inActionScope, Realm } from "./realm.mjs";
 
 const ROUTABLE_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 
-export class AnalysisError extends Error {}
+export class AnalysisError extends Error {
+  constructor(message, code = null) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const MISSING_VARIABLE = "Uncaught Error: Environment variable ";
 
 class ImportLogs {
   constructor() {
@@ -38,7 +45,8 @@ export async function analyzeVersion(version, { env, timeoutMs }) {
   const result = { modules: {}, schema: null, authConfig: null, definition: null };
   const paths = [...version.modules.keys()].filter((p) => !p.startsWith("_deps/")).sort();
   for (const modulePath of paths) {
-    const namespace = await evaluateForAnalysis(version, modulePath, env, timeoutMs);
+    // Each module gets its own copy: what one writes to process.env, the next never sees.
+    const namespace = await evaluateForAnalysis(version, modulePath, { ...env }, timeoutMs);
     if (modulePath === "schema.js") {
       result.schema = exportedJson(namespace, modulePath, "a schema (defineSchema)");
     } else if (modulePath === "convex.config.js") {
@@ -53,9 +61,13 @@ export async function analyzeVersion(version, { env, timeoutMs }) {
 
 async function evaluateForAnalysis(version, modulePath, env, timeoutMs) {
   const entry = version.modules.get(modulePath);
-  const realm = new Realm(version, entry.environment === "node" ? "node" : "udf");
+  const kind = entry.environment === "node" ? "node" : "udf";
+  const realm = new Realm(version, kind);
   const logs = new ImportLogs();
   realm.enterImportPhase(logs, env);
+  realm.authConfig = modulePath === "auth.config.js";
+  // "use node" realms find their environment and console in the action scope.
+  const scoped = kind === "node" ? (fn) => inActionScope({ call: null, env, logTarget: logs }, fn) : (fn) => fn();
   const fail = (message) => {
     const text = logs.lines.length ? `${message}\n\n${logs.lines.join("\n")}` : message;
     throw new AnalysisError(`Failed to analyze ${modulePath}: ${text}`);
@@ -70,7 +82,7 @@ async function evaluateForAnalysis(version, modulePath, env, timeoutMs) {
   }
   let status = null;
   realm.pump(() => {
-    status = realm.evaluate(module, timeoutMs);
+    status = scoped(() => realm.evaluate(module, timeoutMs));
   });
   const deadline = Date.now() + timeoutMs;
   while (status === "evaluating" && Date.now() < deadline) {
@@ -83,7 +95,12 @@ async function evaluateForAnalysis(version, modulePath, env, timeoutMs) {
     if (error?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
       fail(`Uncaught Error: Module evaluation timed out after ${timeoutMs}ms (a top-level infinite loop?)`);
     }
-    fail(describeError(version, error).message);
+    const { message } = describeError(version, error);
+    if (realm.authConfig && message.startsWith(MISSING_VARIABLE)) {
+      // Convex's code and text, which the CLI turns into "npx convex env set …" advice.
+      throw new AnalysisError(message.slice("Uncaught Error: ".length), "AuthConfigMissingEnvironmentVariable");
+    }
+    fail(message);
   }
   if (status !== "evaluated") fail(`Top-level await did not finish within ${timeoutMs}ms`);
   return module.namespace;

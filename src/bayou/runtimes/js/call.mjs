@@ -10,7 +10,7 @@
 import { normalizeId } from "./ids.mjs";
 import { inspect } from "./inspect.mjs";
 import { formatFrame, headerOf } from "./stack.mjs";
-import { types } from "node:util";
+import { inspect as nodeInspect, types } from "node:util";
 
 export const MAX_LOG_LINES = 256;
 export const MAX_LOG_LINE_LENGTH = 32768;
@@ -153,20 +153,27 @@ export class Call {
     this.logs.push(logLine(level, messages));
   }
 
+  /**
+   * console.time / timeLog / timeEnd. The texts are Convex's; in "use node" actions every
+   * part goes through Node's util.inspect, so there even the timing is quoted
+   * (`'label: 12ms'`), as Convex's Node executor logs it.
+   */
   consoleTime(label, what, extra) {
     const now = Date.now();
+    const node = this.realm?.kind === "node";
+    const say = (level, text) => this.addLog(level, [node ? nodeInspect(text) : text, ...(what === "log" && level === "INFO" ? extra : [])]);
     if (what === "start") {
-      if (this.consoleTimers.has(label)) this.addLog("WARN", [`Timer '${label}' already exists`]);
+      if (this.consoleTimers.has(label)) say("WARN", `Timer '${label}' already exists`);
       else this.consoleTimers.set(label, now);
       return;
     }
     const start = this.consoleTimers.get(label);
     if (start === undefined) {
-      this.addLog("WARN", [`Timer '${label}' does not exist`]);
+      say("WARN", `Timer '${label}' does not exist`);
       return;
     }
     if (what === "end") this.consoleTimers.delete(label);
-    this.addLog("INFO", [`${label}: ${now - start}ms`, ...extra]);
+    say("INFO", `${label}: ${now - start}ms`);
   }
 
   // --- outcome ----------------------------------------------------------------------
@@ -188,6 +195,26 @@ export class Call {
   /** An exception escaped a timer callback: the call fails with it. */
   failUncaught(error) {
     this.fail(error);
+    this.onUncaught?.(this);
+  }
+
+  /**
+   * Node reported `event` ("uncaughtException", "unhandledRejection") for code of this
+   * call: it fails at once, worded as Convex's Node executor reports it
+   * ("Uncaught uncaughtException: Yikes" and the user's frames).
+   */
+  failProcessEvent(event, error) {
+    if (this.outcome !== null) return;
+    let text;
+    try {
+      text = types.isNativeError(error) || typeof error?.message === "string" ? String(error.message) : String(error);
+    } catch {
+      text = "(an error that cannot be shown)";
+    }
+    const frames = this.version.stacks.framesOf(error);
+    let message = `Uncaught ${event}: ${text}`;
+    if (frames.length > 0) message += "\n" + frames.map(formatFrame).join("\n");
+    this.failWith(message);
     this.onUncaught?.(this);
   }
 }

@@ -153,12 +153,12 @@ function contextSetup(host, kind, webGlobals) {
   const env = new Proxy({}, {
     get: (_t, name) => (typeof name === "string" ? host.envGet(name) : undefined),
     set: (_t, name, value) => host.envSet(name, value),
-    has: (_t, name) => host.envGet(name) !== undefined,
+    has: (_t, name) => typeof name === "string" && host.envHas(name),
     deleteProperty: (_t, name) => host.envSet(name, undefined),
     ownKeys: () => host.envKeys(),
     getOwnPropertyDescriptor: (_t, name) => {
-      const value = host.envGet(name);
-      return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
+      if (typeof name !== "string" || !host.envHas(name)) return undefined;
+      return { value: host.envGet(name), writable: true, enumerable: true, configurable: true };
     },
   });
   if (kind === "node") {
@@ -167,6 +167,9 @@ function contextSetup(host, kind, webGlobals) {
       get: (target, name) => (name === "env" ? env : Reflect.get(target, name)),
     }));
     hidden(g, "require", host.require);
+    // Bundled CommonJS packages read these (e.g. to locate data files next to themselves).
+    hidden(g, "__dirname", host.dirname);
+    hidden(g, "__filename", host.filename);
   } else {
     hidden(g, "process", { env });
   }

@@ -22,6 +22,7 @@
 // a stray continuation of a finished action still carries its own, finished call.
 
 import { AsyncLocalStorage } from "node:async_hooks";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { createRequire, isBuiltin } from "node:module";
 import { webcrypto } from "node:crypto";
@@ -57,6 +58,11 @@ export function inActionScope(scope, fn) {
   return actionScopes.run(scope, fn);
 }
 
+/** The action call whose code (or callback of a host API) is running now, or null. */
+export function currentActionCall() {
+  return actionScopes?.getStore()?.call ?? null;
+}
+
 export class Realm {
   /**
    * @param version   the worker's Version (modules, source maps, code caches)
@@ -78,6 +84,7 @@ export class Realm {
     this.env = {};
     this.uses = 0;
     this.broken = false;
+    this.authConfig = false; // evaluating auth.config for a push: unset variables throw
     this.context = vm.createContext({}, {
       name: `bayou ${kind} ${version.id}`,
       microtaskMode: kind === "udf" ? "afterEvaluate" : undefined,
@@ -95,6 +102,8 @@ export class Realm {
       performance: globalThis.performance,
       process,
       require: (name) => this.requireBuiltin(name),
+      dirname: path.join(tmpdir(), "bayou-node", String(this.version.id)),
+      filename: path.join(tmpdir(), "bayou-node", String(this.version.id), "bundle.js"),
       now: () => this.frozenNow,
       random: () => (this.kind === "udf" ? floatFrom(this.words) : Math.random()),
       getRandomValues: (array) => {
@@ -107,12 +116,21 @@ export class Realm {
       randomUUID: () => uuidFrom(this.words),
       envGet: (name) => {
         const env = this.scope().env;
-        return Object.hasOwn(env, name) ? env[name] : undefined;
+        if (Object.hasOwn(env, name)) return env[name];
+        if (this.authConfig) {
+          // Convex evaluates auth.config with the deployment's variables and refuses
+          // one that is not set (the CLI recognises this error and says how to set it).
+          throw this.api.makeError(`Environment variable ${name} is used in auth config file but its value was not set`);
+        }
+        return undefined;
       },
+      envHas: (name) => Object.hasOwn(this.scope().env, name),
       envKeys: () => Object.keys(this.scope().env),
+      // Writes change the calling function's own copy (Node and Convex allow them: the
+      // `debug` package deletes DEBUG on load); outside any call they go nowhere.
       envSet: (name, value) => {
         const env = this.scope().env;
-        if (typeof name !== "string" || Object.isFrozen(env)) return false;
+        if (typeof name !== "string" || Object.isFrozen(env)) return true;
         if (value === undefined) delete env[name];
         else env[name] = String(value);
         return true;
@@ -125,7 +143,7 @@ export class Realm {
       },
       time: (label, what, args) =>
         this.scope().logTarget?.consoleTime?.(label === undefined ? "default" : String(label), what, args.map(inspect)),
-      prepareStackTrace: (error, sites) => this.version.stacks.prepare(error, sites),
+      prepareStackTrace: (error, sites) => this.version.stacks.prepare(error, sites, this.kind === "node"),
       syscall: (op, args) => this.target(op).syscall(op, args),
       asyncSyscall: (op, args) => this.target(op).asyncSyscall(op, args),
       jsSyscall: (op, args) => this.target(op).jsSyscall(op, args),

@@ -22,15 +22,20 @@ export class StackMapper {
     this.framesByError = new WeakMap();
   }
 
-  /** The `Error.prepareStackTrace` body: records mapped frames, returns the stack text. */
-  prepare(error, callSites) {
+  /**
+   * The `Error.prepareStackTrace` body: records mapped frames, returns the stack text —
+   * only the frames, as in Convex's isolate, or V8's `Name: message` and the frames
+   * (`withHeader`, "use node" actions, as in Node).
+   */
+  prepare(error, callSites, withHeader = false) {
     const frames = trimInternal(callSites.map((site) => this.frameOf(site)).filter(isShown));
     try {
       this.framesByError.set(error, frames);
     } catch {
       // `error` was a primitive given to Error.captureStackTrace: nothing to remember.
     }
-    return [headerOf(error), ...frames.map(formatFrame)].join("\n");
+    const lines = frames.map(formatFrame);
+    return (withHeader ? [headerOf(error), ...lines] : lines).join("\n");
   }
 
   /** The mapped frames of `error` (after its `.stack` was read), or []. */
@@ -54,6 +59,8 @@ export class StackMapper {
       isToplevel: safe(() => site.isToplevel()),
       isConstructor: safe(() => site.isConstructor()),
       isNative: safe(() => site.isNative()),
+      isEval: safe(() => site.isEval()),
+      evalOrigin: safe(() => site.getEvalOrigin()),
       isAsync: safe(() => site.isAsync()),
       isPromiseAll: safe(() => site.isPromiseAll()),
       promiseIndex: safe(() => site.getPromiseIndex()),
@@ -139,7 +146,8 @@ export function headerOf(error) {
 
 function location(frame) {
   if (frame.isNative) return "native";
-  let text = frame.fileName ?? "<anonymous>";
+  let text = frame.fileName;
+  if (!text) text = (frame.isEval && frame.evalOrigin ? `${frame.evalOrigin}, ` : "") + "<anonymous>";
   if (frame.line != null) {
     text += `:${frame.line}`;
     if (frame.column != null) text += `:${frame.column}`;
@@ -147,24 +155,27 @@ function location(frame) {
   return text;
 }
 
-/** One frame the way V8 prints it, with the mapped location. */
+/**
+ * One frame the way Convex prints it (its port of Deno's formatCallSite): the name, then
+ * the mapped location in parentheses. Convex never learns which frames are top-level, so
+ * every frame but a constructor's is named like a method call: an anonymous function is
+ * `<anonymous>`, and `Type.` / ` [as method]` appear only when the function's own name
+ * starts with the type / ends with the method.
+ */
 export function formatFrame(frame) {
   let text = "    at ";
   if (frame.isAsync) text += "async ";
-  if (frame.isPromiseAll) return `${text}Promise.all (index ${frame.promiseIndex})`;
+  if (frame.isPromiseAll && frame.promiseIndex != null) text += `Promise.all (index ${frame.promiseIndex})`;
   const { typeName, functionName, methodName } = frame;
-  let name = null;
-  if (!(frame.isToplevel || frame.isConstructor)) {
-    if (functionName) {
-      name = (typeName && !functionName.startsWith(typeName) ? `${typeName}.` : "") + functionName;
-      if (methodName && !functionName.endsWith(methodName)) name += ` [as ${methodName}]`;
-    } else {
-      name = `${typeName ?? "<anonymous>"}.${methodName ?? "<anonymous>"}`;
-    }
-  } else if (frame.isConstructor) {
-    name = `new ${functionName ?? "<anonymous>"}`;
+  if (frame.isConstructor) {
+    text += `new ${functionName || "<anonymous>"}`;
   } else if (functionName) {
-    name = functionName;
+    if (typeName && functionName.startsWith(typeName)) text += `${typeName}.`;
+    text += functionName;
+    if (methodName && functionName.endsWith(methodName)) text += ` [as ${methodName}]`;
+  } else {
+    if (typeName) text += `${typeName}.`;
+    text += methodName || "<anonymous>";
   }
-  return name === null ? text + location(frame) : `${text}${name} (${location(frame)})`;
+  return `${text} (${location(frame)})`;
 }

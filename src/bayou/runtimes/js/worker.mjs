@@ -41,7 +41,7 @@
 
 import { analyzeVersion, AnalysisError } from "./analyze.mjs";
 import { Call, timeoutMessage } from "./call.mjs";
-import { inActionScope, Realm } from "./realm.mjs";
+import { currentActionCall, inActionScope, Realm } from "./realm.mjs";
 import { formatFrame, StackMapper } from "./stack.mjs";
 
 const options = parseOptions(process.argv.slice(2));
@@ -414,7 +414,12 @@ function cancelCall(msg) {
   const call = calls.get(msg.id);
   if (call === undefined) return;
   call.timedOut = true;
-  call.failWith(msg.message ?? timeoutMessage(call.limitMs));
+  // Convex's Node executor names the action; its isolate gives the generic text.
+  const message =
+    call.realm?.kind === "node"
+      ? `Action \`${call.exportName}\` execution timed out (maximum duration ${call.limitMs / 1000}s)`
+      : (msg.message ?? timeoutMessage(call.limitMs));
+  call.failWith(message);
   finish(call, false);
 }
 
@@ -441,7 +446,8 @@ async function analyze(msg) {
     send(JSON.stringify({ t: "analyzed", id: msg.id, ok: true, result }));
   } catch (error) {
     const message = error instanceof AnalysisError ? error.message : `Failed to analyze modules: ${error?.stack ?? error}`;
-    send(JSON.stringify({ t: "analyzed", id: msg.id, ok: false, message }));
+    const code = error instanceof AnalysisError ? error.code : null;
+    send(JSON.stringify({ t: "analyzed", id: msg.id, ok: false, message, code }));
   } finally {
     noteDiscarded(version.modules.size);
     maybeRetire();
@@ -520,10 +526,19 @@ process.stdin.on("data", (chunk) => {
 process.stdin.on("end", () => process.exit(0));
 
 // User code must never take the worker down: a rejection nobody handles, or an exception
-// thrown from a callback of a host API, is the problem of the call it belongs to.
-process.on("unhandledRejection", () => {});
-process.on("uncaughtException", (error) => {
-  process.stderr.write(`bayou worker: uncaught exception: ${error?.stack ?? error}\n`);
-});
+// thrown from a callback of a host API, is the problem of the call it belongs to. A "use
+// node" action fails with it at once, as on Convex; elsewhere it is only logged.
+function onProcessEvent(event, error) {
+  const call = currentActionCall();
+  if (call !== null && !call.finished && call.realm?.kind === "node") {
+    call.failProcessEvent(event, error);
+    return;
+  }
+  if (event === "uncaughtException") {
+    process.stderr.write(`bayou worker: uncaught exception: ${error?.stack ?? error}\n`);
+  }
+}
+process.on("unhandledRejection", (reason) => onProcessEvent("unhandledRejection", reason));
+process.on("uncaughtException", (error) => onProcessEvent("uncaughtException", error));
 
 send(JSON.stringify({ t: "ready", pid: process.pid, node: process.version }));

@@ -185,6 +185,10 @@ class Worker:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
+            # Its own session: a Ctrl-C in the terminal (SIGINT to the foreground process
+            # group) reaches only the server, which stops the workers in order. The worker
+            # still ends with the server: its stdin closes.
+            start_new_session=True,
         )
         self._transport = transport
         self._stdin = transport.get_pipe_transport(0)
@@ -360,7 +364,7 @@ class Worker:
                 if msg["ok"]:
                     fut.set_result(msg["result"])
                 else:
-                    fut.set_exception(AnalysisError(msg["message"]))
+                    fut.set_exception(AnalysisError(msg["message"], code=msg.get("code")))
         elif kind == "retire":
             self.retiring = True
             if self._on_retire_callback is not None:

@@ -81,11 +81,7 @@ def error_of(exc: BaseException) -> dict[str, Any]:
     if not isinstance(message, str):
         message = str(exc) or type(exc).__name__
     data = None
-    result = getattr(exc, "result", None)
-    if isinstance(result, InvocationResult):
-        data = result.error_data_json
-        message = result.error_message or message
-    elif isinstance(getattr(exc, "data_json", None), str):
+    if isinstance(getattr(exc, "data_json", None), str):
         data = exc.data_json  # type: ignore[attr-defined]
     elif isinstance(exc, ConvexError):
         try:
@@ -131,6 +127,9 @@ class WorkerProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 env=env,
                 cwd=cwd,
+                # Its own session: a Ctrl-C in the terminal reaches only the server, which
+                # stops the workers in order; a worker still ends when its pipe closes.
+                start_new_session=True,
             )
         finally:
             os.close(child_in)

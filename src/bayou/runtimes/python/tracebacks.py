@@ -10,23 +10,44 @@ to the reader), with paths relative to the functions folder.
 
 from __future__ import annotations
 
+import math
 import traceback
 from types import TracebackType
+from typing import Any
 
 from bayou.errors import ConvexError
-from bayou.runtimes.python.api.values import js_json_text
-from bayou.values.json import to_json
+from bayou.runtimes.python.api.values import js_json_text, to_convex
+from bayou.values import Int64
 
 
 def convex_error_message(error: ConvexError) -> str:
-    """The message of a ConvexError: its data, JSON-encoded unless it is a string."""
+    """The message of a ConvexError as the npm package words it: its data, JSON-encoded
+    unless it is a string (an Int64 as `"123n"`), or a nested error's whole text."""
+    if error.explicit_message is not None:
+        return error.explicit_message
     data = error.data
     if isinstance(data, str):
         return data
     try:
-        return js_json_text(to_json(data))
+        return js_json_text(_as_error_json(to_convex(data, "ConvexError data")))
     except Exception:
         return repr(data)
+
+
+def _as_error_json(value: Any) -> Any:
+    """`value` as `JSON.stringify` sees it with the npm package's error replacer: a bigint
+    is `"123n"`, bytes (an ArrayBuffer) `{}`, NaN and infinities `null`."""
+    if isinstance(value, Int64):
+        return f"{value.value}n"
+    if isinstance(value, bytes):
+        return {}
+    if isinstance(value, float) and (value != value or value in (math.inf, -math.inf)):
+        return None
+    if isinstance(value, dict):
+        return {k: _as_error_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_error_json(v) for v in value]
+    return value
 
 
 class ErrorFormatter:

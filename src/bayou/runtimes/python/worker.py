@@ -160,7 +160,7 @@ class Worker:
                 f"Trying to execute {module.removesuffix('.py')}.js:{name} as {label}, but it "
                 f"is defined as {fn.udf_type}."
             )
-        args = vjson.loads(msg["args"])
+        args = vjson.loads(msg["args"], ints=True)
         if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
             raise WorkerError(f"{path} expects one object of arguments, got {args!r}")
         kwargs = args[0]
@@ -212,7 +212,7 @@ class Worker:
 
     def _http(self, msg: dict[str, Any], app: App, info: CallInfo, logs: LogSink) -> Any:
         router = router_of(app.module("http.py", logs))
-        args: Any = vjson.loads(msg["args"])
+        args: Any = vjson.loads(msg["args"], ints=True)
         request_json = args[0]
         method = str(request_json["method"]).upper()
         url = str(request_json["url"])

@@ -62,7 +62,7 @@ def _run_udf(info: CallInfo, kind: str, reference: Any, args: Any) -> Op[Any]:
         syscall = {"udfType": kind, "args": _args_json(args, where)}
         syscall.update(function_address(reference, where))
         result = yield ("1.0/runUdf", syscall)
-    return from_json(result)
+    return from_json(result, ints=True)
 
 
 def _now_ms(info: CallInfo) -> float:

@@ -58,7 +58,7 @@ class SyscallFailed(Exception):
     def to_user_error(self) -> Exception:
         """The exception user code sees: a `ConvexError` with the data, or `BackendError`."""
         if self.data_json is not None:
-            return ConvexError(value_loads(self.data_json))
+            return ConvexError(value_loads(self.data_json), message=self.message)
         return BackendError(self.message)
 
 

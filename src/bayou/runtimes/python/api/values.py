@@ -83,8 +83,10 @@ def _short_repr(obj: object) -> str:
 def to_convex(obj: Any, where: str, *, undefined: bool = False) -> Value:
     """`obj` as an exact Convex value.
 
-    `undefined=True` lets a top-level field be `bayou.values.UNDEFINED` (a patch that
-    removes the field, a filter literal). Raises `TypeError` / `ValueError` whose message
+    A Python `int` up to 2**53 stays an `int` (a float64 to Convex, written as a JSON
+    integer so that Python callers get it back as an `int`). `undefined=True` lets a
+    top-level field be `bayou.values.UNDEFINED` (a patch that removes the field, a filter
+    literal). Raises `TypeError` / `ValueError` whose message
     starts with `where`.
     """
     value: Value = _convert(obj, where, "", 0, undefined)
@@ -96,8 +98,10 @@ def _convert(obj: Any, where: str, path: str, depth: int, undefined: bool) -> An
     if t is str or t is float or t is bool or obj is None or t is Int64 or t is bytes:
         return obj
     if t is int:
+        # A float64 that stays an `int` in Python: it crosses to other Python functions as
+        # a JSON integer (JavaScript and the database see the same number).
         if -MAX_SAFE_INTEGER <= obj <= MAX_SAFE_INTEGER:
-            return float(obj)
+            return obj
         raise _too_large(obj, where, path)
     if depth >= _MAX_DEPTH:
         raise ValueError(f"{_where(where, path)} is nested more than {_MAX_DEPTH} levels deep")

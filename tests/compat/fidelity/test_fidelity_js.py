@@ -1,0 +1,304 @@
+"""Convex's behaviour, exactly, where apps and users see it (JavaScript functions).
+
+Each test drives the official tools — `npx convex deploy/run`, the npm `ConvexHttpClient`
+and `ConvexClient` — against a real `bayou serve`, and pins what the official backend
+does: error texts (nested calls, missing functions, staged indexes, stack frames), system
+tables through `ctx.db.system`, the deployment's URLs and variables in `process.env` (also
+while a push analyzes modules), request metadata, audit logs, and `"use node"` actions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.compat.apps.clients import DriverClient, npm_client
+from tests.compat.conftest import BayouServer, ConvexApp, start_server
+from tests.compat.node_client import NodeClient
+
+pytestmark = pytest.mark.compat
+
+HERE = Path(__file__).parent
+APP = HERE / "app"
+ERRORS_TS = (APP / "convex" / "errors.ts").read_text().splitlines()
+
+
+def line_of(text: str) -> int:
+    """The 1-based line of errors.ts holding `text`."""
+    return next(number for number, line in enumerate(ERRORS_TS, 1) if text in line)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, node: str, js_dir: Path) -> Iterator[ConvexApp]:
+    base = tmp_path_factory.mktemp("fidelity")
+    server = start_server(base / "data")
+    try:
+        work = base / "app"
+        shutil.copytree(APP, work, ignore=shutil.ignore_patterns("node_modules", "_generated"))
+        (work / "node_modules").symlink_to(js_dir / "node_modules")
+        deployed = ConvexApp(work, server, node, js_dir)
+        # A variable read by a module's top level: set before the push that analyzes it.
+        deployed.cli("env", "set", "FIDELITY_GREETING", "bonjour")
+        yield deployed.deploy()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(app: ConvexApp, node: str, js_dir: Path) -> Iterator[DriverClient]:
+    """The npm ConvexHttpClient, as an admin (internal functions allowed)."""
+    with npm_client(node, js_dir, app.server.url, "http", app.server.admin_key) as c:
+        yield c
+
+
+def ok(client: DriverClient, kind: str, path: str, args: dict[str, Any] | None = None) -> Any:
+    out = client.call(kind, path, args or {})
+    assert "error" not in out, out
+    return out["value"]
+
+
+def failure(client: DriverClient, kind: str, path: str, args: dict[str, Any] | None = None) -> str:
+    out = client.call(kind, path, args or {})
+    assert "error" in out, out
+    return str(out["error"])
+
+
+# -- identity in the shared query cache --------------------------------------------------
+
+
+async def test_identities_differing_only_in_claims_get_their_own_results(
+    app: ConvexApp, node: str, js_dir: Path
+) -> None:
+    alice = {"subject": "s", "issuer": "i", "name": "Alice"}
+    bob = {"subject": "s", "issuer": "i", "name": "Bob"}
+    url, key = app.server.url, app.server.admin_key
+    async with NodeClient.start(node, js_dir, url) as first:
+        first.admin_auth(key, alice)
+        first.subscribe("me", "platform:whoName")
+        assert await first.update_until("me", lambda v: v is not None) == "Alice"
+        async with NodeClient.start(node, js_dir, url) as second:
+            second.admin_auth(key, bob)
+            second.subscribe("me", "platform:whoName")
+            assert await second.update_until("me", lambda v: v is not None) == "Bob"
+
+
+# -- system tables -------------------------------------------------------------------
+
+
+def test_db_system_reads_system_tables_and_refuses_user_ids(client: DriverClient) -> None:
+    assert ok(client, "query", "platform:scheduledCount") == 0
+    note = ok(client, "mutation", "platform:insertNote", {"body": "user row"})
+    error = failure(client, "query", "platform:systemGet", {"id": note})
+    assert "User tables cannot be accessed with db.system." in error
+
+
+def test_db_system_hides_bayous_own_tables(client: DriverClient) -> None:
+    error = failure(
+        client, "query", "platform:readSystemTable", {"table": "_environment_variables"}
+    )
+    assert "cannot be read by functions" in error
+
+
+# -- the deployment's URLs and variables ------------------------------------------------
+
+
+def test_functions_see_the_deployment_urls(app: ConvexApp, client: DriverClient) -> None:
+    expected = [app.server.url, app.server.site_url]
+    assert ok(client, "query", "platform:urls") == expected
+    assert ok(client, "action", "platform:urlsInAction") == expected
+    node_env = ok(client, "action", "nodeFidelity:environment")
+    assert [node_env["cloudUrl"], node_env["siteUrl"]] == expected
+
+
+def test_module_top_levels_see_variables_set_before_the_push(client: DriverClient) -> None:
+    assert ok(client, "query", "platform:greetingAtImport") == "bonjour"
+
+
+def test_the_server_log_records_each_push(app: ConvexApp) -> None:
+    log = app.server.log_tail(50000)
+    assert re.search(r"INFO bayou\.deploy\.push: deployed \w+ \(\d+ modules; modules added: ", log)
+    assert "indexes added: notes.by_body" in log, log
+
+
+def test_node_actions_may_write_process_env_and_find_dirname(client: DriverClient) -> None:
+    # The module deletes DEBUG and sets a variable at import (during the push as well).
+    got = ok(client, "action", "nodeFidelity:environment")
+    assert got["written"] == "written"
+    assert got["dirname"] == "string" and got["filename"] == "string"
+
+
+# -- "use node" actions ------------------------------------------------------------------
+
+
+def test_an_exception_in_a_node_callback_fails_the_call_at_once(app: ConvexApp) -> None:
+    failed = app.cli("run", "nodeFidelity:yikes", check=False, timeout=60)
+    assert failed.returncode != 0
+    assert "Uncaught uncaughtException: Yikes" in failed.stderr, failed.stderr
+    # The worker survived: the next Node action runs.
+    assert json.loads(app.cli("run", "nodeFidelity:fine").stdout) == "still serving"
+
+
+def test_node_console_timers_are_formatted_as_node_does(app: ConvexApp) -> None:
+    out = app.cli("run", "nodeFidelity:timers")
+    logs = out.stdout + out.stderr
+    assert re.search(r"'t: \d+ms' 'extra'", logs), logs
+    assert re.search(r"'t: \d+ms'", logs), logs
+    assert "\"Timer 't' does not exist\"" in logs, logs
+
+
+# -- errors of nested calls ------------------------------------------------------------
+
+
+def test_an_error_thrown_in_a_nested_query_reaches_the_action_as_an_error(
+    client: DriverClient,
+) -> None:
+    caught = ok(client, "action", "errors:catchBoom", {"which": "query"})
+    boom = line_of('throw new Error("boom")')
+    assert caught["isConvexError"] is False
+    assert re.fullmatch(
+        rf"Uncaught Error: boom\n    at handler \(\.\./convex/errors\.ts:{boom}:\d+\)\n",
+        caught["message"],
+    ), caught["message"]
+
+
+def test_an_uncaught_nested_error_is_wrapped_as_convex_wraps_it(client: DriverClient) -> None:
+    error = failure(client, "action", "errors:callBoom")
+    boom = line_of('throw new Error("boom")')
+    call = line_of("await ctx.runQuery(api.errors.boom)")
+    assert re.search(
+        r"Uncaught Error: Uncaught Error: boom\n"
+        rf"    at handler \(\.\./convex/errors\.ts:{boom}:\d+\)\n\n"
+        rf"    at async handler \(\.\./convex/errors\.ts:{call}:\d+\)\n",
+        error,
+    ), error
+
+
+def test_a_nested_convex_error_keeps_its_data_and_renders_bigints_as_convex_does(
+    client: DriverClient,
+) -> None:
+    caught = ok(client, "action", "errors:catchBoom", {"which": "convexQuery"})
+    assert caught["isConvexError"] is True
+    assert caught["message"].startswith('Uncaught ConvexError: {"code":42,"big":"123n"}\n')
+    assert caught["data"] == {"code": 42, "big": {"$integer": "ewAAAAAAAAA="}}
+    out = client.call("action", "errors:callConvexBoom", {})
+    assert 'Uncaught ConvexError: Uncaught ConvexError: {"code":42,"big":"123n"}' in out["error"]
+    assert out["data"] == {"code": 42, "big": {"$integer": "ewAAAAAAAAA="}}
+
+
+def test_nested_mutation_and_action_errors_keep_their_messages(client: DriverClient) -> None:
+    from_action = ok(client, "action", "errors:catchBoom", {"which": "mutation"})
+    assert from_action["message"].startswith("Uncaught Error: mutation boom\n")
+    nested_action = ok(client, "action", "errors:catchBoom", {"which": "action"})
+    assert nested_action["message"].startswith("Uncaught Error: Uncaught Error: boom\n")
+    in_mutation = ok(client, "mutation", "errors:catchInMutation", {"which": "mutation"})
+    assert in_mutation["isConvexError"] is False
+    assert in_mutation["message"].startswith("Uncaught Error: mutation boom\n")
+    convex = ok(client, "mutation", "errors:catchInMutation", {"which": "convexQuery"})
+    assert convex["isConvexError"] is True and convex["data"]["code"] == 42
+
+
+def test_calling_a_missing_function_says_so_as_convex_does(client: DriverClient) -> None:
+    from_action = ok(client, "action", "errors:catchBoom", {"which": "missing"})
+    assert from_action == {
+        "isConvexError": False,
+        "message": "Couldn't resolve api.nope.nope",
+        "data": None,
+    }
+    from_mutation = ok(client, "mutation", "errors:catchInMutation", {"which": "missing"})
+    assert from_mutation["isConvexError"] is False
+    assert from_mutation["message"].startswith("Could not find public function for 'nope:nope'.")
+    top = failure(client, "query", "nope:nope")
+    assert (
+        "Could not find public function for 'nope:nope'. Did you forget to run `npx convex dev`?"
+        in top
+    )
+
+
+# -- error texts ---------------------------------------------------------------------------
+
+
+def test_anonymous_functions_appear_as_anonymous_frames(client: DriverClient) -> None:
+    error = failure(client, "query", "errors:anonymousBoom")
+    anon = line_of('throw new Error("anon")')
+    assert f"    at <anonymous> (../convex/errors.ts:{anon}:" in error, error
+    assert "    at handler (../convex/errors.ts:" in error, error
+
+
+def test_a_staged_index_is_refused_in_convex_words(client: DriverClient) -> None:
+    error = failure(client, "query", "errors:staged")
+    assert (
+        "Index notes.by_n is currently staged and not available to query until it is enabled."
+        in error
+    )
+
+
+def test_action_time_outs_are_worded_per_runtime(tmp_path: Path, node: str, js_dir: Path) -> None:
+    server = start_server(tmp_path / "data", env={"BAYOU_ACTION_TIMEOUT": "1"})
+    try:
+        work = tmp_path / "app"
+        shutil.copytree(APP, work, ignore=shutil.ignore_patterns("node_modules", "_generated"))
+        (work / "node_modules").symlink_to(js_dir / "node_modules")
+        app = ConvexApp(work, server, node, js_dir).deploy()
+        in_node = app.cli("run", "nodeFidelity:sleepy", check=False, timeout=60)
+        assert "Action `sleepy` execution timed out (maximum duration 1s)" in in_node.stderr
+        isolate = app.cli("run", "platform:sleepy", check=False, timeout=60)
+        assert "Function execution timed out (maximum duration: 1s)" in isolate.stderr
+    finally:
+        server.stop()
+
+
+# -- request metadata and audit logs -----------------------------------------------------
+
+
+def test_mutations_get_request_metadata(client: DriverClient) -> None:
+    meta = ok(client, "mutation", "platform:requestMetadata")
+    assert set(meta) == {"ip", "userAgent", "requestId", "scheduledFunctionId", "authToken"}
+    assert meta["ip"] == "127.0.0.1"
+    assert meta["requestId"] and meta["scheduledFunctionId"] is None
+    assert meta["authToken"] is None  # an admin key is never handed to functions
+
+
+def test_audit_logs_from_mutations_and_their_refusal_in_actions(
+    app: ConvexApp, client: DriverClient
+) -> None:
+    assert ok(client, "mutation", "platform:audited", {"what": "rotate-keys"}) == "logged"
+    log = app.server.log_tail(20000)
+    assert '"action":"rotate-keys"' in log and "bayou.audit" in log
+    error = failure(client, "action", "platform:auditedInAction")
+    assert "Audit logging is not yet supported in actions" in error
+
+
+def test_commit_ts_placeholder_becomes_the_commit_timestamp(client: DriverClient) -> None:
+    stamped = ok(client, "mutation", "platform:stampNote")
+    assert stamped["foundPending"] == [stamped["id"]]  # eq(commitTs) finds its own row
+    ts = stamped["ts"]
+    assert set(ts) == {"$integer"}  # an Int64 (bigint), resolved at commit
+    note = ok(client, "query", "platform:getNote", {"id": stamped["id"]})
+    assert note["stamp"] == ts
+
+
+# -- auth.config with the deployment's variables -------------------------------------------
+
+
+def test_auth_config_reads_the_deployments_variables(
+    bayou_server: BayouServer, node: str, js_dir: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "auth_app"
+    shutil.copytree(HERE / "auth_app", work)
+    (work / "node_modules").symlink_to(js_dir / "node_modules")
+    app = ConvexApp(work, bayou_server, node, js_dir)
+    missing = app.cli("deploy", "--typecheck", "disable", "-y", check=False)
+    assert missing.returncode != 0
+    assert "Environment variable FIDELITY_ISSUER is used in auth config file" in missing.stderr
+    assert "npx convex env set" in missing.stderr  # the CLI recognised Convex's error code
+    app.cli("env", "set", "FIDELITY_ISSUER", "https://issuer.fidelity.test")
+    # A customJwt provider without applicationID deploys (the CLI requires the key).
+    deployed = app.cli("deploy", "--typecheck", "disable", "-y")
+    assert "ZodError" not in deployed.stderr
+    assert json.loads(app.cli("run", "hello:hello").stdout) == "hello"
