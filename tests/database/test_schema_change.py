@@ -172,3 +172,65 @@ async def test_a_table_created_while_its_schema_is_pending_gets_its_indexes(db: 
     await complete_backfills(db, backfill)
     got = await db.begin().query(index("fresh.by_x", [])).collect()
     assert [d["x"] for d in got] == [1.0, 2.0]
+
+
+# -- pushes that never finish ------------------------------------------------------------
+
+
+async def _finish(db: Database, change) -> None:
+    from bayou.database.schema_change import complete_backfills
+
+    backfill, _ = await run_transaction(db, lambda tx: finish_schema_change(tx, change))
+    await complete_backfills(db, backfill)
+
+
+@pytest.mark.parametrize("replaced", [False, True], ids=["new index", "changed index"])
+async def test_an_index_left_by_an_unfinished_push_is_backfilled_and_enabled_by_the_next(
+    db: Database, replaced: bool
+) -> None:
+    # What `npx convex codegen` (start_push only) then `npx convex deploy` do.
+    await insert(db, "things", {"a": 1.0, "b": 2.0})
+    if replaced:
+        await apply_schema(db, schema({"things": {"indexes": {"by_x": ["b"]}}}))
+    wanted = schema({"things": {"indexes": {"by_x": ["a"]}}})
+    abandoned = await start_schema_change(db, wanted)
+    await abandoned.wait()
+    await insert(db, "things", {"a": 3.0, "b": 4.0})
+    change = await start_schema_change(db, wanted)
+    await change.wait()
+    assert change.error is None
+    await _finish(db, change)
+    got = await db.begin().query(index("things.by_x", [])).collect()
+    assert [d["a"] for d in got] == [1.0, 3.0]
+
+
+async def test_leftover_indexes_of_unfinished_pushes_are_removed(db: Database) -> None:
+    await insert(db, "things", {"a": 1.0})
+    abandoned = await start_schema_change(db, schema({"things": {"indexes": {"by_a": ["a"]}}}))
+    await abandoned.wait()
+    change = await start_schema_change(db, schema({"things": {"indexes": {}}}))
+    await change.wait()
+    await _finish(db, change)
+    table = db.catalog.table("things")
+    assert table is not None and "by_a" not in table.indexes
+
+
+async def test_a_backfill_cut_short_by_a_restart_resumes(open_db) -> None:
+    from bayou.database.schema_change import resume_backfills
+
+    db = await open_db()
+    await insert(db, "things", {"a": 1.0})
+    # The schema introduces a table that a write created while it was pending: its index
+    # is backfilled after the finishing commit — and the server stops before that.
+    change = await start_schema_change(
+        db, schema({"things": {"indexes": {}}, "later": {"indexes": {"by_a": ["a"]}}})
+    )
+    await change.wait()
+    await insert(db, "later", {"a": 7.0})
+    backfill, _ = await run_transaction(db, lambda tx: finish_schema_change(tx, change))
+    assert backfill  # left for after the commit
+    await db.close()
+    reopened = await open_db()
+    await resume_backfills(reopened)
+    got = await reopened.begin().query(index("later.by_a", [])).collect()
+    assert [d["a"] for d in got] == [7.0]

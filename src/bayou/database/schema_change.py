@@ -21,7 +21,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from bayou.database.catalog import BY_CREATION_TIME, INDEXES, SCHEMAS, TableInfo
+from bayou.database.catalog import BY_CREATION_TIME, INDEXES, SCHEMAS
 from bayou.database.database import Database
 from bayou.database.indexing import backfill_index
 from bayou.database.retry import run_transaction
@@ -135,12 +135,26 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
             continue
         for spec in table_schema.indexes.values():
             existing = table.indexes.get(spec.name)
+            if existing is not None and existing.state != "enabled":
+                existing = None  # a leftover, handled below
             if existing is not None and existing.fields == spec.fields:
                 continue
             name = spec.name if existing is None else spec.name + PENDING_SUFFIX
-            new_ids.append(
-                tx.add_index(table, name, spec.fields, state="backfilling", staged=spec.staged)
-            )
+            leftover = table.indexes.get(name)
+            if leftover is not None and leftover.fields == spec.fields:
+                # Created by a push that never finished (`npx convex codegen`, a crash, a
+                # stop): trust nothing of it but its definition — backfill it again (the
+                # entries are idempotent) and enable it when this push finishes.
+                index_id = leftover.id
+                if leftover.staged != spec.staged:
+                    await tx.patch(
+                        ids.encode_id(INDEXES.number, index_id), {"staged": spec.staged}, system=True
+                    )
+            else:
+                index_id = tx.add_index(
+                    table, name, spec.fields, state="backfilling", staged=spec.staged
+                )
+            new_ids.append(index_id)
             added.append(IndexChange(table.name, spec.name, spec.fields, spec.staged))
             if existing is not None:
                 removed.append(IndexChange(table.name, existing.name, existing.fields))
@@ -148,21 +162,17 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
         if table.is_system or table.namespace != namespace:
             continue
         declared = schema.tables.get(table.name)
-        for index in _user_indexes(table):
-            if declared is None or index.name not in declared.indexes:
+        for index in list(table.indexes.values()):
+            if index.kind == "by_id" or index.name == BY_CREATION_TIME:
+                continue
+            if index.state != "enabled" and index.id not in new_ids:
+                # Another unfinished push's index that this one does not reuse.
+                await tx.delete(ids.encode_id(INDEXES.number, index.id), system=True)
+            elif index.state == "enabled" and (
+                declared is None or index.name not in declared.indexes
+            ):
                 removed.append(IndexChange(table.name, index.name, index.fields))
     return SchemaChange(schema, namespace, schema_id, added, removed, new_ids, new_tables)
-
-
-def _user_indexes(table: TableInfo):
-    for index in table.indexes.values():
-        if (
-            index.kind == "by_id"
-            or index.name == BY_CREATION_TIME
-            or index.name.endswith(PENDING_SUFFIX)
-        ):
-            continue
-        yield index
 
 
 async def _background(db: Database, change: SchemaChange) -> None:
@@ -312,6 +322,26 @@ async def complete_backfills(db: Database, index_ids: list[bytes]) -> None:
     for index_id in index_ids:
         await backfill_index(db, index_id)
         await db.enable_index(index_id)
+
+
+async def resume_backfills(db: Database) -> list[bytes]:
+    """At start: backfill and enable the indexes that the active schema declares but that a
+    stop cut short after their schema's finishing commit (`complete_backfills` never ran).
+    Indexes of pushes that never finished are left for the next push, which checks them."""
+    due: list[bytes] = []
+    for table in db.catalog.tables():
+        if table.is_system:
+            continue
+        active = db.catalog.schema(table.namespace, "active")
+        declared = active.schema.tables.get(table.name) if active is not None else None
+        if declared is None:
+            continue
+        for index in table.indexes.values():
+            spec = declared.indexes.get(index.name)
+            if index.state != "enabled" and spec is not None and spec.fields == index.fields:
+                due.append(index.id)
+    await complete_backfills(db, due)
+    return due
 
 
 async def apply_schema(db: Database, schema_json: Any, namespace: str = "") -> SchemaChange:

@@ -1,4 +1,5 @@
-"""Background housekeeping of system tables: today, expiring stored sync-mutation results.
+"""Background housekeeping of system tables: at start, finishing index backfills that a
+stop cut short; then, every ten minutes, expiring stored sync-mutation results.
 
 Runs as one asyncio task; each job works in small transactions so it never holds up
 user traffic, and a failure is logged and retried at the next tick.
@@ -13,6 +14,7 @@ import time
 
 from bayou.database.database import Database
 from bayou.database.retry import run_transaction
+from bayou.database.schema_change import resume_backfills
 from bayou.database.transaction import Transaction
 from bayou.model import session_requests
 
@@ -36,6 +38,12 @@ class Maintenance:
             self._task = None
 
     async def _run(self) -> None:
+        try:
+            resumed = await resume_backfills(self.db)
+            if resumed:
+                log.info("finished %d index backfill(s) a stop had cut short", len(resumed))
+        except Exception:  # the next push or start tries again
+            log.exception("resuming index backfills failed")
         while True:
             await asyncio.sleep(self.interval_s)
             try:

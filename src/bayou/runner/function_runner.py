@@ -88,6 +88,9 @@ class CallResult:
     journal: str | None = None
     request_id: str = ""
     observed_identity: bool = False  # queries: did it read ctx.auth (caching by user)?
+    # A failure caused by the system (time-out, crashed worker, overload), not by the
+    # function: it says nothing about the result, so no cache may keep it.
+    transient: bool = False
     replayed: bool = False  # a sync mutation answered from its stored result
 
     @property
@@ -188,6 +191,7 @@ class FunctionRunner:
                 result = await self._run_action(ctx, spec, args)
         except BayouError as e:
             result = CallResult(ok=False, udf_type=req.kind or "query", error_message=e.message)
+            result.transient = e.status >= 500
             data = getattr(e, "data", None)  # e.g. InvalidCursor's pagination marker
             if data is not None:
                 result.error_data, result.has_error_data = data, True
@@ -364,6 +368,7 @@ class FunctionRunner:
                     )
         else:
             result.error_message = out.error_message
+            result.transient = out.timed_out or out.system_error
             if out.error_data_json is not None:
                 result.error_data = vjson.loads(out.error_data_json)
                 result.has_error_data = True

@@ -134,6 +134,9 @@ class InvocationResult:
     log_lines: list[LogLine] = field(default_factory=list)
     timed_out: bool = False
     user_time_ms: float = 0.0
+    # The failure came from the system, not from the function: a crashed or killed worker,
+    # an overload. Like a time-out, it says nothing about the function's result.
+    system_error: bool = False
 
 
 class Runtime(Protocol):

@@ -39,6 +39,11 @@ from bayou.sync.outcome import QueryOutcome
 
 log = logging.getLogger("bayou.sync")
 
+# Re-runs of a query whose execution failed for the system's reasons: after 0.5 s, then
+# twice as long each time it fails again, at most every 30 s.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+
 
 @dataclass(frozen=True, slots=True)
 class QueryKey:
@@ -150,13 +155,13 @@ class QueryCache:
         return await asyncio.shield(self._start((key, ts, None), identity_key, request))
 
     def _start(
-        self, flight: _FlightKey, identity_key: str, request: CallRequest
+        self, flight: _FlightKey, identity_key: str, request: CallRequest, failures: int = 0
     ) -> asyncio.Future[CachedQuery]:
         future: asyncio.Future[CachedQuery] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._flights[flight] = future
         # A task of its own: a waiter that goes away must not cancel everyone's execution.
-        task = asyncio.ensure_future(self._execute(flight, identity_key, request, future))
+        task = asyncio.ensure_future(self._execute(flight, identity_key, request, future, failures))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return future
@@ -167,11 +172,12 @@ class QueryCache:
         identity_key: str,
         request: CallRequest,
         future: asyncio.Future[CachedQuery],
+        failures: int = 0,
     ) -> None:
         try:
             self.executions += 1
             result = await self.runner.call(request)
-            entry = self._admit(flight[0], identity_key, request, result)
+            entry = self._admit(flight[0], identity_key, request, result, failures)
         except BaseException as e:
             if not future.done():
                 future.set_exception(e)
@@ -184,7 +190,12 @@ class QueryCache:
                 del self._flights[flight]
 
     def _admit(
-        self, key: QueryKey, identity_key: str, request: CallRequest, result: CallResult
+        self,
+        key: QueryKey,
+        identity_key: str,
+        request: CallRequest,
+        result: CallResult,
+        failures: int = 0,
     ) -> CachedQuery:
         entry = CachedQuery(
             id=next(self._ids),
@@ -195,6 +206,9 @@ class QueryCache:
             read_set=result.read_set,
             request=request,
         )
+        if result.transient:
+            self._hold_failure(entry, failures)
+            return entry
         if entry.read_set is None:
             return entry  # nothing to subscribe to; the session keeps it until code changes
         self._register(entry)
@@ -289,13 +303,16 @@ class QueryCache:
                 _safely(subscriber.on_stale, entry)
             self._refresh(entry, latest, subscribers)
 
-    def _refresh(self, entry: CachedQuery, ts: int, subscribers: list[Subscriber]) -> None:
+    def _refresh(
+        self, entry: CachedQuery, ts: int, subscribers: list[Subscriber], failures: int = 0
+    ) -> None:
         """Re-run an invalidated execution at `ts` now; wake its subscribers when done."""
         identity_key = entry.request.identity.cache_key
         flight = (entry.key, ts, None if entry.identity_key is None else identity_key)
         future = self._flights.get(flight)
         if future is None:
-            future = self._start(flight, identity_key, dataclasses.replace(entry.request, ts=ts))
+            request = dataclasses.replace(entry.request, ts=ts)
+            future = self._start(flight, identity_key, request, failures)
 
         def wake(_: asyncio.Future[CachedQuery]) -> None:
             for subscriber in subscribers:
@@ -303,12 +320,42 @@ class QueryCache:
 
         future.add_done_callback(wake)
 
+    # An execution that failed for the system's reasons (a time-out, a crashed worker) is
+    # not the query's answer: it must never stay cached, or every client would keep
+    # getting it while nothing it "read" changes. It answers its waiters and whoever asks
+    # in the next moments, then it is run again for its subscribers, after a back-off that
+    # grows while the failures last.
+
+    def _hold_failure(self, entry: CachedQuery, failures: int) -> None:
+        slot = (entry.key, entry.identity_key)
+        previous = self._slots.get(slot)
+        if previous is not None:
+            self._uncache(previous)
+        self._slots[slot] = entry
+        entry.cached = True
+        delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2**failures)
+        asyncio.get_running_loop().call_later(delay, self._retry, entry, failures + 1)
+
+    def _retry(self, entry: CachedQuery, failures: int) -> None:
+        if not entry.cached or entry.invalid_from is not None:
+            return  # replaced by a newer execution, or the code changed meanwhile
+        entry.invalid_from = entry.ts + 1
+        subscribers = list(entry.subscribers)
+        self._uncache(entry)
+        if not subscribers:
+            return
+        for subscriber in subscribers:
+            _safely(subscriber.on_stale, entry)
+        self._refresh(entry, max(self.db.latest_ts, entry.ts), subscribers, failures)
+
     def clear(self) -> None:
         """Forget every execution (the code changed); subscribers re-run on their own."""
         for entry in list(self._by_id.values()):
             entry.invalid_from = entry.invalid_from or (self.db.latest_ts + 1)
             self._uncache(entry)
             self._unregister(entry)
+        for entry in self._slots.values():
+            entry.cached = False
         self._slots.clear()
         self._idle.clear()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,21 @@ async def test_identities_differing_only_in_claims_get_their_own_results(
             second.admin_auth(key, bob)
             second.subscribe("me", "platform:whoName")
             assert await second.update_until("me", lambda v: v is not None) == "Bob"
+
+
+async def test_a_query_that_timed_out_is_not_cached_and_recovers(
+    app: ConvexApp, node: str, js_dir: Path
+) -> None:
+    until = time.time() * 1000 + 2500
+    async with NodeClient.start(node, js_dir, app.server.url) as first:
+        first.subscribe("q", "platform:spinUntil", {"until": until})
+        failed = await first.next_event(lambda e: e.get("id") == "q")
+        assert failed["event"] == "queryError" and "timed out" in failed["message"]
+        # Re-run on its own (no write touches it), until it answers.
+        assert await first.update_until("q", lambda v: v == "recovered", 30) == "recovered"
+        async with NodeClient.start(node, js_dir, app.server.url) as later:
+            later.subscribe("q", "platform:spinUntil", {"until": until})
+            assert await later.update("q") == "recovered"
 
 
 # -- system tables -------------------------------------------------------------------

@@ -43,6 +43,7 @@ from bayou.values.json import encode_int64, to_json
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.mjs")
 WATCHDOG_GRACE_S = 0.05
+PROBE_GRACE_S = 1.0  # how long a worker past a call's deadline has to answer a ping
 CANCEL_GRACE_S = 2.0
 READY_TIMEOUT_S = 30.0
 MAX_VERSIONS_PER_WORKER = 4
@@ -161,6 +162,8 @@ class Worker:
         self._watch: asyncio.TimerHandle | None = None
         self._watched: CallState | None = None
         self._deadline: float | None = None
+        # A ping sent past a call's deadline: (its id, the call, the timer that kills).
+        self._probing: tuple[int, CallState, asyncio.TimerHandle] | None = None
         self._overrun: CallState | None = None
         self._stop_reason: str | None = None
         self._exited = asyncio.Event()
@@ -258,6 +261,7 @@ class Worker:
             ok=False,
             error_message=f"Uncaught Error: The JavaScript worker running this function stopped: {why}.",
             user_time_ms=state.used_ms,
+            system_error=True,
         )
 
     # --- sending ------------------------------------------------------------------------
@@ -285,6 +289,7 @@ class Worker:
             return InvocationResult(
                 ok=False,
                 error_message="Uncaught Error: The JavaScript worker for this function stopped.",
+                system_error=True,
             )
         self.ensure_loaded(inv.version, load_message)
         call_id = self._next_id
@@ -373,6 +378,8 @@ class Worker:
             ping = self._pings.pop(msg["id"], None)
             if ping is not None and not ping.done():
                 ping.set_result(None)
+            elif ping is None:
+                self._on_probe_answer(msg["id"])
         elif kind == "ready":
             self.ready = True
             if self._ready is not None and not self._ready.done():
@@ -505,6 +512,7 @@ class Worker:
         if state is None or self._watched is state:
             self._deadline = None
             self._watched = None
+            self._end_probe()
             if state is None and self._watch is not None:
                 self._watch.cancel()
                 self._watch = None
@@ -516,7 +524,44 @@ class Worker:
         if self._loop.time() < self._deadline:
             self._watch = self._loop.call_at(self._deadline, self._check_deadline)
             return
-        self._on_overrun()
+        self._probe()
+
+    # Past the deadline on the host's clock, the worker is asked before it is killed: a
+    # host that stalled (a busy event loop, a paused machine) finds the call's message
+    # waiting in the pipe, ahead of the answer to the probe, and the call goes on. Only a
+    # worker that cannot answer — its one thread stuck in user code — is killed.
+
+    def _probe(self) -> None:
+        state = self._watched
+        if state is None or state.result is not None or not self.alive:
+            return
+        probe_id = self._next_id
+        self._next_id += 1
+        timer = self._loop.call_later(PROBE_GRACE_S, self._probe_unanswered, probe_id)
+        self._probing = (probe_id, state, timer)
+        self._send(b'{"t":"ping","id":%d}\n' % probe_id)
+
+    def _end_probe(self) -> None:
+        if self._probing is not None:
+            self._probing[2].cancel()
+            self._probing = None
+
+    def _on_probe_answer(self, probe_id: int) -> None:
+        """The worker answered: its thread is free, so the call is not running away."""
+        if self._probing is None or self._probing[0] != probe_id:
+            return
+        state = self._probing[1]
+        self._end_probe()
+        if self._watched is state and state.result is None:
+            self._hand_control(state)  # still its turn: watch what is left of its limit
+
+    def _probe_unanswered(self, probe_id: int) -> None:
+        if self._probing is None or self._probing[0] != probe_id:
+            return
+        state = self._probing[1]
+        self._probing = None
+        if self._watched is state:
+            self._on_overrun()
 
     def _on_overrun(self) -> None:
         state = self._watched

@@ -86,3 +86,15 @@ export const sleepy = action({
     await new Promise((resolve) => setTimeout(resolve, 30_000));
   },
 });
+
+// Runs away (and is stopped at its time limit) until `until`, then answers: a stand-in for
+// a query that fails for the system's reasons for a while (saturated workers).
+export const spinUntil = query({
+  args: { until: v.number() },
+  handler: async (_ctx, { until }) => {
+    while (Date.now() < until) {
+      // spin
+    }
+    return "recovered";
+  },
+});
