@@ -148,7 +148,9 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
                 index_id = leftover.id
                 if leftover.staged != spec.staged:
                     await tx.patch(
-                        ids.encode_id(INDEXES.number, index_id), {"staged": spec.staged}, system=True
+                        ids.encode_id(INDEXES.number, index_id),
+                        {"staged": spec.staged},
+                        system=True,
                     )
             else:
                 index_id = tx.add_index(
