@@ -234,35 +234,43 @@ def bench_bayou(language: str, work: Path, wrk: str, args: argparse.Namespace) -
     argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
     argv += ["--site-port", str(site_port)]
     with running(argv, url, f"bayou serve ({language})", work / f"bayou-{language}.log"):
-        key = subprocess.run(
-            [*BAYOU, "admin-key", "--data-dir", str(data)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[-1]
-        env = {**os.environ, "CONVEX_SELF_HOSTED_URL": url, "CONVEX_SELF_HOSTED_ADMIN_KEY": key}
-        if language == "js":
-            app = work / "bank"
-            shutil.copytree(BENCH / "apps" / "bank", app)
-            (app / "node_modules").symlink_to(ensure_npm_packages())
-            # the official CLI wants `convex` among the project's dependencies
-            package = orjson.loads((app / "package.json").read_bytes())
-            package.setdefault("dependencies", {}).setdefault("convex", "*")
-            (app / "package.json").write_bytes(orjson.dumps(package))
-            cli = JS_DIR / "node_modules" / "convex" / "bin" / "main.js"
-            run_checked(
-                ["node", str(cli), "deploy", "--typecheck", "disable", "-y"],
-                cwd=app,
-                env={**env, "CI": "1", "CONVEX_DEPLOYMENT": ""},
-            )
-        else:
-            functions = BENCH / "apps" / "bank-py" / "convex"
-            run_checked([*BAYOU, "deploy", "--functions", str(functions)], env=env)
+        key = admin_key(data)
+        deploy_app(BENCH / "apps" / ("bank" if language == "js" else "bank-py"), work, url, key)
         ids = work / f"{language}-ids.txt"
         seed_bayou(url, args.accounts, ids)
         results = measure(f"bayou-{language}", url, ids, wrk, args)
         check_total(url, "bank:total", args.accounts)
     return results
+
+
+def admin_key(data: Path) -> str:
+    """An admin key for the `bayou serve` whose data directory is `data`."""
+    return subprocess.run(
+        [*BAYOU, "admin-key", "--data-dir", str(data)], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+
+
+def deploy_app(source: Path, work: Path, url: str, key: str) -> None:
+    """Deploy the app at `source`: with the official CLI when it has a package.json (a
+    working copy in `work` with the npm packages linked in), else its Python functions
+    with `bayou deploy`."""
+    env = {**os.environ, "CONVEX_SELF_HOSTED_URL": url, "CONVEX_SELF_HOSTED_ADMIN_KEY": key}
+    if not (source / "package.json").exists():
+        run_checked([*BAYOU, "deploy", "--functions", str(source / "convex")], env=env)
+        return
+    app = work / source.name
+    shutil.copytree(source, app)
+    (app / "node_modules").symlink_to(ensure_npm_packages())
+    # the official CLI wants `convex` among the project's dependencies
+    package = orjson.loads((app / "package.json").read_bytes())
+    package.setdefault("dependencies", {}).setdefault("convex", "*")
+    (app / "package.json").write_bytes(orjson.dumps(package))
+    cli = JS_DIR / "node_modules" / "convex" / "bin" / "main.js"
+    run_checked(
+        ["node", str(cli), "deploy", "--typecheck", "disable", "-y"],
+        cwd=app,
+        env={**env, "CI": "1", "CONVEX_DEPLOYMENT": ""},
+    )
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:

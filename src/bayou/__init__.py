@@ -9,7 +9,8 @@ This package exports the API for writing backend functions in Python (PYTHON_API
         return ctx.db.query("messages").with_index(
             "by_channel", lambda q: q.eq("channel", channel)).take(50)
 
-Besides the names of PYTHON_API.md, it exports `Request` and `Response` (HTTP actions) and
+Besides the names of PYTHON_API.md, it exports `Request` and `Response` (HTTP actions),
+`UserIdentity` (what `ctx.auth.get_user_identity()` returns) and
 the types of `ctx` for type checkers: `QueryCtx`, `MutationCtx`, `ActionCtx` for `def`
 handlers and `AsyncQueryCtx`, `AsyncMutationCtx`, `AsyncActionCtx` for `async def` ones.
 They are loaded on first use (PEP 562), so importing a subpackage stays cheap.
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         QueryCtx,
         Request,
         Response,
+        UserIdentity,
         action,
         api,
         define_schema,
@@ -60,6 +62,7 @@ __all__ = [
     "QueryCtx",
     "Request",
     "Response",
+    "UserIdentity",
     "action",
     "api",
     "define_schema",

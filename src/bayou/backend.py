@@ -1,6 +1,7 @@
 """The composition root: owns and starts the parts, wires them together; no logic of its own.
 
-Backend(settings) → credentials → persistence → Database → runtimes → FunctionRunner
+Backend(settings) → credentials → persistence → Database → files (blob store, fingerprint)
+                  → runtimes → FunctionRunner
                   → the deployed code and environment variables (in-memory snapshots)
                   → SyncManager (sessions and the shared query cache)
 """
@@ -15,11 +16,13 @@ from typing import Any
 from bayou.auth.admin_key import AdminIdentity, check_admin_key
 from bayou.auth.credentials import InstanceCredentials, load_or_create
 from bayou.auth.keys import derive_key
+from bayou.auth.user_tokens import UserTokenVerifier
 from bayou.config import Settings
 from bayou.database.database import Database
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.errors import BayouError
+from bayou.files.service import FileStorage, blob_store_for
 from bayou.model import deployment as deployment_model
 from bayou.model import env_vars
 from bayou.model.deployment import Deployment
@@ -30,6 +33,7 @@ from bayou.runner.function_runner import FunctionRunner, Limits
 from bayou.runner.logs import FunctionLogs
 from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Runtime, UnavailableRuntime
+from bayou.scheduler import Scheduler
 from bayou.sync.limits import SyncLimits
 from bayou.sync.manager import SyncManager
 
@@ -43,13 +47,17 @@ def default_runtimes(settings: Settings) -> dict[str, Runtime]:
     try:
         from bayou.runtimes.js import JsRuntime
 
-        runtimes["js"] = JsRuntime(max_context_uses=1 if settings.js_fresh_context else 0)
+        # Workers may never be granted the data directory (credentials, database, files).
+        runtimes["js"] = JsRuntime(
+            max_context_uses=1 if settings.js_fresh_context else 0,
+            private_dirs=[str(settings.data_dir)],
+        )
     except ImportError:
         log.warning("the JavaScript runtime is not available")
     try:
         from bayou.runtimes.python.host import PythonRuntime
 
-        runtimes["python"] = PythonRuntime()
+        runtimes["python"] = PythonRuntime(private_dirs=[str(settings.data_dir)])
     except ImportError:
         log.warning("the Python runtime is not available")
     return runtimes
@@ -74,16 +82,23 @@ class Backend:
         self.runner: FunctionRunner | None = None
         self.sync: SyncManager | None = None
         self.maintenance: Maintenance | None = None
+        self.scheduler: Scheduler | None = None
+        self.files: FileStorage | None = None
         self.logs = FunctionLogs()
         self.deployment = Deployment()
         self.environment: dict[str, str] = {}
         # What functions see: the variables plus the deployment's own origins.
         self.function_environment: dict[str, str] = {}
+        # User JWTs, checked against the deployed auth config (its keys cached across calls).
+        self.user_tokens = UserTokenVerifier(
+            lambda: self.deployment.auth_providers,
+            redact=lambda: settings.redact_logs_to_client,
+        )
         self.started = False
 
     async def start(self) -> None:
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
+        s.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.credentials = load_or_create(
             s.data_dir, name=s.instance_name, secret_hex=s.instance_secret
         )
@@ -98,6 +113,16 @@ class Backend:
             cursor_key=derive_key(self.credentials.secret, "bayou cursor", 32),
             system_tables=SYSTEM_TABLES,
         )
+        # Before the runtimes: a store that is unusable, or not the one this database's
+        # files live in, stops the start at once (files.fingerprint).
+        self.files = FileStorage(
+            self.db,
+            blob_store_for(s),
+            secret=self.credentials.secret,
+            instance_name=self.credentials.name,
+            origin=s.api_origin,
+        )
+        await self.files.start()
         tx = self.db.begin(read_only=True)
         self.deployment = await deployment_model.load(tx)
         self.set_environment(await env_vars.load(tx))
@@ -113,11 +138,14 @@ class Backend:
             limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
             system_functions=SystemFunctions(self.db, cloud_url=s.api_origin),
         )
+        self.runner.files = self.files  # ctx.storage (runner.storage_syscalls)
         self.sync = SyncManager(
             self.db, self.runner, limits=self._sync_limits, redact=s.redact_logs_to_client
         )
         self.maintenance = Maintenance(self.db)
         self.maintenance.start()
+        self.scheduler = Scheduler(self.db, self.runner)
+        self.scheduler.start()
         self.started = True
 
     async def _start_runtime(self, name: str) -> None:
@@ -128,6 +156,8 @@ class Backend:
             self.runtimes[name] = UnavailableRuntime(e.message)
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.maintenance is not None:
             await self.maintenance.stop()
         if self.sync is not None:
@@ -137,6 +167,9 @@ class Backend:
                 await runtime.close()
             except Exception:  # shutting down: report, keep closing the rest
                 log.exception("closing a runtime failed")
+        if self.files is not None:
+            await self.files.stop()
+        await self.user_tokens.aclose()
         if self.db is not None:
             await self.db.close()
         self.started = False
@@ -188,6 +221,7 @@ class Backend:
         return {
             "instance": self.credentials.name if self.credentials else None,
             "database": db.persistence.description if db else None,
+            "files": self.files.description if self.files else None,
             "latestTs": db.latest_ts if db else None,
             "deployment": self.deployment.version,
         }

@@ -153,6 +153,101 @@ SETTINGS: tuple[Setting, ...] = (
         "A fresh JavaScript context for every call (strict isolation, 4-6 ms a call).",
         bool,
     ),
+    # File storage (`ctx.storage`): the data directory, or S3 when a files bucket is set.
+    Setting(
+        "s3_storage_files_bucket",
+        "S3_STORAGE_FILES_BUCKET",
+        None,
+        "S3 bucket for the files functions store (`ctx.storage`); when set, files live there "
+        "instead of in the data directory.",
+        shown_default="none (files in `storage/files` of the data directory)",
+    ),
+    Setting(
+        "s3_storage_exports_bucket",
+        "S3_STORAGE_EXPORTS_BUCKET",
+        None,
+        "S3 bucket for snapshot exports; accepted as in Convex's image, not used yet.",
+        shown_default="none",
+    ),
+    Setting(
+        "s3_storage_snapshot_imports_bucket",
+        "S3_STORAGE_SNAPSHOT_IMPORTS_BUCKET",
+        None,
+        "S3 bucket for snapshot imports; accepted as in Convex's image, not used yet.",
+        shown_default="none",
+    ),
+    Setting(
+        "s3_storage_modules_bucket",
+        "S3_STORAGE_MODULES_BUCKET",
+        None,
+        "Accepted as in Convex's image, not used: Bayou keeps function code in its database.",
+        shown_default="none",
+    ),
+    Setting(
+        "s3_storage_search_bucket",
+        "S3_STORAGE_SEARCH_BUCKET",
+        None,
+        "Accepted as in Convex's image, not used: Bayou keeps no search index files.",
+        shown_default="none",
+    ),
+    Setting(
+        "aws_region",
+        "AWS_REGION",
+        None,
+        "Region of the S3 buckets; needed for AWS S3 (with `S3_ENDPOINT_URL`, `us-east-1` if "
+        "unset).",
+        shown_default="none",
+    ),
+    Setting(
+        "aws_access_key_id",
+        "AWS_ACCESS_KEY_ID",
+        None,
+        "S3 access key id; unset: AWS's default credential chain (profile, SSO, instance role).",
+        shown_default="AWS chain",
+    ),
+    Setting(
+        "aws_secret_access_key",
+        "AWS_SECRET_ACCESS_KEY",
+        None,
+        "Secret of the S3 access key (prefer the variable: flags show in `ps`).",
+        shown_default="AWS chain",
+    ),
+    Setting(
+        "aws_session_token",
+        "AWS_SESSION_TOKEN",
+        None,
+        "Session token of temporary AWS credentials.",
+        shown_default="none",
+    ),
+    Setting(
+        "s3_endpoint_url",
+        "S3_ENDPOINT_URL",
+        None,
+        "Endpoint of an S3-compatible store (MinIO, R2, Backblaze B2 …).",
+        shown_default="AWS S3",
+    ),
+    Setting(
+        "aws_s3_force_path_style",
+        "AWS_S3_FORCE_PATH_STYLE",
+        False,
+        "Path-style addressing (`endpoint/bucket/key`, e.g. for MinIO) instead of "
+        "virtual-hosted (`bucket.endpoint/key`).",
+        bool,
+    ),
+    Setting(
+        "aws_s3_disable_sse",
+        "AWS_S3_DISABLE_SSE",
+        False,
+        "Do not ask S3 for server-side encryption (AES256): for stores that refuse it.",
+        bool,
+    ),
+    Setting(
+        "aws_s3_disable_checksums",
+        "AWS_S3_DISABLE_CHECKSUMS",
+        False,
+        "Send no checksums with uploads: for stores that refuse them (e.g. DigitalOcean Spaces).",
+        bool,
+    ),
 )
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -185,6 +280,19 @@ class Settings:
     query_timeout: float = 1.0
     action_timeout: float = 600.0
     js_fresh_context: bool = False
+    s3_storage_files_bucket: str | None = None
+    s3_storage_exports_bucket: str | None = None
+    s3_storage_snapshot_imports_bucket: str | None = None
+    s3_storage_modules_bucket: str | None = None
+    s3_storage_search_bucket: str | None = None
+    aws_region: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    s3_endpoint_url: str | None = None
+    aws_s3_force_path_style: bool = False
+    aws_s3_disable_sse: bool = False
+    aws_s3_disable_checksums: bool = False
 
     @property
     def api_origin(self) -> str:
@@ -214,7 +322,19 @@ def from_sources(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         values[s.name] = _check(s, value)
     names = {f.name for f in fields(Settings)}
     assert set(values) <= names
-    return Settings(**values)
+    settings = Settings(**values)
+    _check_s3(settings)
+    return settings
+
+
+def _check_s3(settings: Settings) -> None:
+    """S3 file storage needs a region, unless an S3-compatible endpoint is given."""
+    if settings.s3_storage_files_bucket and not (settings.aws_region or settings.s3_endpoint_url):
+        raise BadRequest(
+            "S3_STORAGE_FILES_BUCKET is set but AWS_REGION is not: set the region of the bucket "
+            "(or S3_ENDPOINT_URL for an S3-compatible store).",
+            code="InvalidSetting",
+        )
 
 
 def _parse(s: Setting, raw: str) -> Any:
@@ -232,12 +352,13 @@ def _parse(s: Setting, raw: str) -> Any:
 
 def _check(s: Setting, value: Any) -> Any:
     if (
-        s.name in ("cloud_origin", "site_origin")
+        s.name in ("cloud_origin", "site_origin", "s3_endpoint_url")
         and value
         and not str(value).startswith(("http://", "https://"))
     ):
         raise BadRequest(
-            f"{s.env}={value!r} must start with http:// or https:// (it is the URL clients use)",
+            f"{s.env}={value!r} must start with http:// or https://"
+            + (" (it is the URL clients use)" if s.name != "s3_endpoint_url" else ""),
             code="InvalidSetting",
         )
     if s.name == "log_format" and value not in ("text", "json"):

@@ -267,6 +267,27 @@ class ConvexApp:
 Deploy = Callable[[Path], ConvexApp]
 
 
+def app_copy(source: Path, parent: Path, server: BayouServer, node: str, js_dir: Path) -> ConvexApp:
+    """A working copy of the app at `source` in `parent`, its `node_modules` linked to
+    tests/js's, pointed at `server` (not deployed yet: call `.deploy()`)."""
+    work = parent / source.name
+    shutil.copytree(source, work, ignore=shutil.ignore_patterns("node_modules", "_generated"))
+    (work / "node_modules").symlink_to(js_dir / "node_modules")
+    return ConvexApp(work, server, node, js_dir)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """The first truthy result of `check()`, polled until `timeout` (then a failure)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {got!r}")
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def deploy(
     bayou_server: BayouServer, node: str, js_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -274,10 +295,8 @@ def deploy(
     """`deploy(app_dir)`: copy the app, link the official npm packages, `convex deploy` it."""
 
     def deploy_app(app_dir: Path) -> ConvexApp:
-        work = tmp_path_factory.mktemp("app") / app_dir.name
-        shutil.copytree(app_dir, work, ignore=shutil.ignore_patterns("node_modules", "_generated"))
-        (work / "node_modules").symlink_to(js_dir / "node_modules")
-        return ConvexApp(work, bayou_server, node, js_dir).deploy()
+        parent = tmp_path_factory.mktemp("app")
+        return app_copy(app_dir, parent, bayou_server, node, js_dir).deploy()
 
     return deploy_app
 

@@ -39,6 +39,8 @@ class NodeClient:
         self._arrived = asyncio.Event()
         self._ids = itertools.count()
         self.stderr = bytearray()
+        # setAuth: answers the client's token requests (forceRefreshToken → token or None).
+        self.token_provider: Callable[[bool], str | None] | None = None
         self._readers = [
             asyncio.ensure_future(self._read_stdout()),
             asyncio.ensure_future(self._read_stderr()),
@@ -70,6 +72,9 @@ class NodeClient:
                 self.stderr += line  # not an event: keep it with the diagnostics
                 continue
             event = orjson.loads(line)
+            if event["event"] == "tokenRequest" and self.token_provider is not None:
+                token = self.token_provider(event["forceRefreshToken"])
+                self.send({"op": "token", "n": event["n"], "token": token})
             self.events.append(event)
             self._unread.append(event)
             self._arrived.set()
@@ -158,6 +163,12 @@ class NodeClient:
         if identity is not None:
             command["identity"] = identity
         self.send(command)
+
+    def set_auth(self, token_provider: Callable[[bool], str | None]) -> None:
+        """`client.setAuth(fetchToken, onChange)`: each token request is answered with
+        `token_provider(forceRefreshToken)`; requests and `authChange` arrive as events."""
+        self.token_provider = token_provider
+        self.send({"op": "setAuth"})
 
     async def stop(self) -> None:
         if self.process.returncode is None:

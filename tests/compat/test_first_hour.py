@@ -70,8 +70,9 @@ def _path(*, with_bayou: bool) -> str:
         found = shutil.which(tool, path=os.pathsep.join([str(tools_dir()), str(VENV_BIN)]))
         assert found is not None, f"no {tool} for the official CLI"
         link = node_only / tool
-        if not link.exists():
-            link.symlink_to(found)
+        if link.is_symlink() or link.exists():
+            link.unlink()  # a link left by an earlier run may name another Node
+        link.symlink_to(found)
     first = [str(VENV_BIN)] if with_bayou else []
     return os.pathsep.join([*first, str(node_only), *parts])
 

@@ -1,6 +1,7 @@
 """A page using `convex/react` (`useQuery`, `useMutation`, `usePaginatedQuery`), built
 locally with esbuild, served on loopback and opened in headless Chromium: it renders the
-deployment's data and updates live when another client writes."""
+deployment's data and updates live when another client writes, and uploads a file with the
+browser's `fetch` (the chat example's `files` module) and reads it back."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.compat.apps.conftest import ChatDeployment, launch
 from tests.compat.browser import Browser, find_chromium
 from tests.compat.conftest import COMPAT_DIR, ConvexApp
 from tests.conftest import IN_CI
@@ -112,3 +114,35 @@ def test_a_convex_react_page_updates_live(
         page.evaluate("document.getElementById('more').click()")
         page.wait_for(ranks, lambda text: text == "10,15,20,30")
         page.wait_for(status, lambda text: text == "Exhausted")
+
+
+@pytest.fixture(scope="module")
+def files_app(
+    tmp_path_factory: pytest.TempPathFactory, node: str, js_dir: Path
+) -> Iterator[ChatDeployment]:
+    """examples/ts-app (with its `files` module) on a server of its own."""
+    deployment = launch("ts", tmp_path_factory, node, js_dir)
+    try:
+        yield deployment
+    finally:
+        deployment.server.stop()
+
+
+def test_a_convex_react_page_uploads_a_file_and_reads_it_back(
+    files_app: ChatDeployment, chromium: str, page_url: str, tmp_path: Path
+) -> None:
+    with Browser.start(chromium, tmp_path / "profile") as browser:
+        page = browser.open(f"{page_url}?files={files_app.url}")
+        files = "document.getElementById('files')?.innerText ?? null"
+        text = "document.getElementById('file-text')?.innerText ?? ''"
+        page.wait_for(files, lambda shown: shown is not None and "loading" not in shown)
+
+        # generateUploadUrl (useMutation) → fetch POST → save (useMutation) → useQuery
+        page.evaluate("document.getElementById('upload').click()")
+        page.wait_for(files, lambda shown: "browser.txt:25:text/plain" in shown)
+
+        # the URL from getUrl, fetched by the page (a cross-origin GET)
+        page.evaluate("document.querySelector('#files li').click()")
+        page.wait_for(text, lambda shown: shown == "uploaded from the browser")
+    [stored] = [f for f in files_app.run("files:list") if f["name"] == "browser.txt"]
+    assert stored["contentType"] == "text/plain" and stored["size"] == 25

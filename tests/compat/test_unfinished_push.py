@@ -5,12 +5,11 @@ after a restart."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.compat.conftest import ConvexApp, start_server
+from tests.compat.conftest import app_copy, start_server
 
 pytestmark = pytest.mark.compat
 
@@ -20,10 +19,8 @@ APP = Path(__file__).parent / "unfinished_push"
 def test_codegen_then_deploy_serves_the_new_index(tmp_path: Path, node: str, js_dir: Path) -> None:
     server = start_server(tmp_path / "data")
     try:
-        work = tmp_path / "app"
-        shutil.copytree(APP, work)
-        (work / "node_modules").symlink_to(js_dir / "node_modules")
-        app = ConvexApp(work, server, node, js_dir)
+        app = app_copy(APP, tmp_path, server, node, js_dir)
+        work = app.dir
         schema = work / "convex" / "schema.ts"
         with_index = schema.read_text()
         # First the table without the index, with a document in it.

@@ -258,6 +258,7 @@ async def test_query_set_changes_cannot_pile_up_unread(deployment: Deployment) -
     session = sync.open(Silent(), anyone)
     session.outbox.push("blocks the outbox")
     await asyncio.sleep(0)
+    await session._handle(orjson.dumps({"type": "Connect", "sessionId": "s", "connectionCount": 0}))
     version = 0
     with pytest.raises(ProtocolError, match="query set changes are waiting"):
         for _ in range(TEST_LIMITS.max_queries * 2):

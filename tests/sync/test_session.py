@@ -313,10 +313,15 @@ async def test_removing_a_query_sends_query_removed(deployment: Deployment) -> N
     assert covering["modifications"] == []
 
 
-async def test_messages_before_connect_are_accepted(deployment: Deployment) -> None:
+async def test_a_query_set_before_connect_is_fatal(deployment: Deployment) -> None:
     c = await deployment.client()
-    t = await c.modify([{"type": "Add", "queryId": 0, "udfPath": "messages:count", "args": [{}]}])
-    assert modification_for(t, 0)["value"] == 0.0
+    await c.modify(
+        [{"type": "Add", "queryId": 0, "udfPath": "messages:count", "args": [{}]}], wait=False
+    )
+    message = await c.recv()
+    assert message["type"] == "FatalError", message
+    assert "ModifyQuerySet was sent before Connect" in message["error"]
+    await c.closed()
 
 
 async def test_events_are_ignored(deployment: Deployment) -> None:

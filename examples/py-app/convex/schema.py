@@ -21,5 +21,9 @@ schema = define_schema(
         )
         .index("by_channel_seq", ["channel", "seq"])
         .index("by_author", ["author"]),
+        # Written by the cron jobs (crons.py).
+        "heartbeats": define_table({"cron": v.string()}).index("by_cron", ["cron"]),
+        # Uploaded files (files.py): the id of each in _storage.
+        "files": define_table({"name": v.string(), "storageId": v.id("_storage")}),
     }
 )

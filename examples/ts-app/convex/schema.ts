@@ -22,4 +22,8 @@ export default defineSchema({
   })
     .index("by_channel_seq", ["channel", "seq"])
     .index("by_author", ["author"]),
+  // Written by the cron jobs (crons.ts).
+  heartbeats: defineTable({ cron: v.string() }).index("by_cron", ["cron"]),
+  // Uploaded files (files.ts): the id of each in _storage.
+  files: defineTable({ name: v.string(), storageId: v.id("_storage") }),
 });

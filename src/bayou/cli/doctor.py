@@ -3,7 +3,8 @@
 The most common self-hosting failures are configuration, not bugs: a secret that changed
 so every admin key is refused, an admin key minted for another instance, `CONVEX_DEPLOYMENT`
 left in `.env.local` so `npx convex` talks to Convex Cloud, a URL without the scheme,
-PostgreSQL unreachable or demanding TLS, no Node for TypeScript functions. Each check
+PostgreSQL unreachable or demanding TLS, an S3 bucket that does not answer, files whose
+data is missing from the store, no Node for TypeScript functions. Each check
 prints one line (a list, when it names where it looked), and a failed one says how to fix
 it. Exit status: 0 when nothing failed, 1 otherwise.
 
@@ -72,8 +73,8 @@ def doctor(
         ),
     ] = None,
 ) -> None:
-    """Check settings, data directory, credentials, database, Node, what `npx convex` will
-    talk to, the server and your admin key; print what to fix."""
+    """Check settings, data directory, credentials, database, file store, Node, what `npx
+    convex` will talk to, the server, your admin key and its files; print what to fix."""
     from bayou.cli.admin_key import deployment_url
     from bayou.cli.env_files import KEY_VARIABLE, lookup_with_source
     from bayou.config import from_sources
@@ -97,7 +98,9 @@ def doctor(
     if found is not None:
         checks.append(_credentials(found, settings, answering))
         checks.append(_database(found, settings))
+    checks.append(_file_store(found, settings))
     checks.append(_node())
+    checks.append(_confinement())
     checks.extend(_cli_target())
     checks.append(server_check)
     if answering:
@@ -107,6 +110,9 @@ def doctor(
             else lookup_with_source(KEY_VARIABLE, os.environ, Path.cwd())
         )
         checks.append(_admin_key(target, key, key_source))
+        if key and checks[-1].ok:
+            checks.append(_files(target, key))
+            checks.append(_auth(target, key))
     _finish(checks)
 
 
@@ -211,6 +217,94 @@ def _sqlite(path: Path) -> Check:
     return Check("database", True, f"SQLite at {path} ({size / 1e6:.1f} MB)")
 
 
+def _file_store(found: DataDir | None, settings: Settings) -> Check:
+    """The file store the settings select, and whether it can be used (an S3 bucket is
+    asked for; a local directory is only looked at)."""
+    import asyncio
+    import dataclasses
+
+    from bayou.blobs import BlobStoreError, S3BlobStore
+    from bayou.files.service import blob_store_for
+
+    if found is not None:
+        settings = dataclasses.replace(settings, data_dir=found.path)
+    store = blob_store_for(settings)
+    if isinstance(store, S3BlobStore):
+
+        async def probe() -> None:
+            try:
+                await store.open()
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(probe())
+        except BlobStoreError as e:
+            return Check("file store", False, e.message)
+        return Check("file store", True, f"{store.description}: the bucket answers")
+    root = settings.data_dir / "storage" / "files"
+    if not root.is_dir():
+        return Check("file store", None, f"{store.description}: not created yet")
+    if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+        return Check("file store", False, f"{store.description}: not writable by this user")
+    return Check("file store", True, store.description)
+
+
+def _files(url: str, key: str) -> Check:
+    """The running server's files against its store: orphaned blobs (space no file uses)
+    and files whose blob is missing (data lost: restore it)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{url}/api/bayou/storage", headers={"Authorization": f"Convex {key}"}
+    )
+    try:
+        with _open(url, request) as response:
+            report = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        return Check("files", None, f"could not check them: {getattr(e, 'reason', e)}")
+    summary = (
+        f"{report['files']} file(s), {report['blobs']} blob(s) ({report['bytes']} bytes) in "
+        f"{report['store']} under {report['prefix']!r}"
+    )
+    problems = []
+    if report["missingBlobs"]:
+        problems.append(
+            f"{report['missingBlobs']} file(s) whose data is missing from the store (restore "
+            "them from a backup, or delete the files): " + ", ".join(report["missingBlobExamples"])
+        )
+    if report["orphanedBlobs"]:
+        problems.append(
+            f"{report['orphanedBlobs']} orphaned blob(s) no file refers to (safe to delete "
+            "from the store): " + ", ".join(report["orphanedBlobExamples"])
+        )
+    if not problems:
+        return Check("files", True, summary + "; every file has its blob, no orphans")
+    ok = None if not report["missingBlobs"] else False
+    return Check("files", ok, summary + "".join(f"\n    - {p}" for p in problems))
+
+
+def _auth(url: str, key: str) -> Check:
+    """The deployed auth providers: each one's discovery document and JWKS fetched and
+    checked, as `bayou auth check` does (issuer mismatch, unreachable JWKS, clock skew)."""
+    from bayou.cli.auth import run_checks
+    from bayou.cli.connection import CliError, Connection
+
+    try:
+        findings = run_checks(Connection(url, key))
+    except CliError as e:
+        return Check("auth", None, f"could not check the auth providers: {e.message}")
+    if all(f.ok is None for f in findings):
+        return Check("auth", None, "; ".join(f"{f.subject}: {f.detail}" for f in findings))
+    ok = not any(f.ok is False for f in findings)
+    marks = {True: "ok", False: "FAIL", None: "note"}
+    lines = "".join(f"\n    - [{marks[f.ok]}] {f.subject}: {f.detail}" for f in findings)
+    summary = "every provider's keys answer" if ok else "tokens of some provider cannot verify"
+    return Check("auth", ok, summary + lines)
+
+
 def _node() -> Check:
     import subprocess
 
@@ -232,6 +326,31 @@ def _node() -> Check:
     if major < 18:
         return Check("node", False, f"{node} is {version}; Convex bundles need Node 18 or newer")
     return Check("node", True, f"{node} {version}")
+
+
+def _confinement() -> Check:
+    """How function workers would be confined here, and what this machine lacks (a note:
+    the server runs without what is missing, and says so at start too)."""
+    import sys
+
+    from bayou.runtimes.confinement import detect
+    from bayou.runtimes.confiner import Confiner
+    from bayou.runtimes.js.worker import WORKER_SCRIPT
+    from bayou.runtimes.python.host import python_files
+
+    support = detect()
+    notes = support.problems()
+    python = Confiner(sys.executable, python_files(sys.executable)).note("Python")
+    notes += [python] if python else []
+    try:
+        from bayou.runtimes.js.node import find_node
+
+        js = Confiner(find_node(), [str(WORKER_SCRIPT.parent)]).note("JavaScript")
+        notes += [js] if js else []
+    except Exception:
+        pass  # the node check says why
+    detail = support.summary() + "".join(f"\n    - {note}" for note in notes)
+    return Check("sandbox", None if notes else True, detail)
 
 
 def _cli_target() -> list[Check]:

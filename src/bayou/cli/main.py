@@ -46,6 +46,7 @@ with _quiet_interrupt():
     import typer
 
 COMMANDS: tuple[tuple[str, str], ...] = (
+    ("init", "bayou.cli.init:init"),
     ("serve", "bayou.cli.serve:serve"),
     ("admin-key", "bayou.cli.admin_key:admin_key"),
     ("doctor", "bayou.cli.doctor:doctor"),
@@ -53,6 +54,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("dev", "bayou.cli.dev:dev"),
     ("run", "bayou.cli.run:run"),
     ("env", "bayou.cli.env:env"),
+    ("auth", "bayou.cli.auth:auth"),
     ("logs", "bayou.cli.logs:logs"),
     ("function-spec", "bayou.cli.function_spec:function_spec"),
 )

@@ -17,10 +17,12 @@ import contextlib
 import errno
 import json
 import logging
+import os
 import shlex
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -31,7 +33,8 @@ import uvicorn
 from bayou.backend import Backend
 from bayou.cli import server_records
 from bayou.config import Settings
-from bayou.errors import BadRequest
+from bayou.errors import BadRequest, BayouError
+from bayou.persistence import SQLITE_FILE_NAME
 from bayou.server.app import api_app, site_app
 from bayou.sync.limits import MAX_MESSAGE_BYTES
 
@@ -51,10 +54,14 @@ async def run(settings: Settings, *, ready: asyncio.Event | None = None) -> None
             loop.add_signal_handler(sig, stopping.set)
     backend = Backend(settings)
     fresh = _FreshDataDir(settings.data_dir)
+    _close_to_others(settings.data_dir)
     failed_start = False
     try:
         try:
             started = await _unless_stopped(backend.start(), stopping)
+        except sqlite3.Error as e:
+            failed_start = True
+            raise _unusable_database(settings, e) from None
         except Exception:
             failed_start = True
             raise
@@ -93,6 +100,7 @@ async def _serve(
             await asyncio.sleep(0.005)
         if all(s.started for s in servers):
             record = server_records.write(_record(backend, settings))
+            _report_confinement(backend)
             _banner(backend, settings)
             if ready is not None:
                 ready.set()
@@ -111,6 +119,51 @@ async def _serve(
             raise error
 
 
+def _close_to_others(data_dir: Path) -> None:
+    """Take other users' access off an existing data directory (made by an older version,
+    or by hand): function workers may run as another user."""
+    try:
+        mode = data_dir.stat().st_mode
+        if mode & 0o007 and data_dir.stat().st_uid == os.geteuid():
+            os.chmod(data_dir, mode & 0o770)
+    except OSError:
+        pass  # missing (the start creates it) or not ours: the start reports what matters
+
+
+def _report_confinement(backend: Backend) -> None:
+    """Say once how function workers are confined, and what this machine lacks."""
+    from bayou.runtimes.confinement import detect
+
+    support = detect()
+    log.info("function workers: %s", support.summary())
+    for problem in support.problems():
+        log.warning("function workers: %s", problem)
+    labels = {"js": "JavaScript", "python": "Python"}
+    for name, runtime in backend.runtimes.items():
+        confiner = getattr(runtime, "confiner", None)
+        note = confiner.note(labels.get(name, name)) if confiner is not None else None
+        if note:
+            log.warning("function workers: %s", note)
+
+
+def _unusable_database(settings: Settings, error: sqlite3.Error) -> BayouError:
+    """One line for a SQLite database that cannot be opened: where it is and what to do."""
+    path = Path(settings.data_dir) / SQLITE_FILE_NAME
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in _CANNOT_WRITE:
+        fix = (
+            "its directory must be writable, for the database and its journal files. If the "
+            "file system is mounted read-only, remount it read-write, or give --data-dir / "
+            "DATA_DIR a writable directory."
+        )
+    else:
+        fix = "restore it from a backup, or give --data-dir / DATA_DIR another directory."
+    return BadRequest(f"Cannot open the database {path} ({error}): {fix}", code="DataDirUnusable")
+
+
+_CANNOT_WRITE = {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM}
+
+
 class _FreshDataDir:
     """The data directory, when this start creates it: a start that fails removes it
     again, so that a refused or broken start (e.g. a second server on a PostgreSQL database
@@ -119,7 +172,9 @@ class _FreshDataDir:
     def __init__(self, path: Path) -> None:
         self.path: Path | None = None
         try:
-            path.mkdir(parents=True)  # not exist_ok: only a directory this process made
+            # Not exist_ok: only a directory this process made. 0700: the database and
+            # the credentials are the server's alone (function workers run as others).
+            path.mkdir(parents=True, mode=0o700)
         except OSError:
             return  # it exists (not ours to remove), or the start reports why it cannot
         self.path = path
@@ -233,6 +288,9 @@ def _uvicorn_config(app: Any, settings: Settings, port: int) -> uvicorn.Config:
         # Above the sync layer's own limit, so that an oversized message gets a FatalError
         # that names the problem rather than a bare close 1009.
         ws_max_size=2 * MAX_MESSAGE_BYTES,
+        # No permessage-deflate, as Convex's sync server: a compressed frame would expand to
+        # ws_max_size on the event loop, and every official client works without it.
+        ws_per_message_deflate=False,
         ws_ping_interval=None,
         timeout_graceful_shutdown=5,
     )
@@ -268,7 +326,7 @@ def _banner(backend: Backend, settings: Settings) -> None:
         f"  API (functions, sync, CLI):  {settings.api_origin}",
         f"  HTTP actions:                {settings.http_origin}   (also {settings.api_origin}/http)",
         f"  Database:                    {backend.db.persistence.description if backend.db else '?'}",
-        f"  Files:                       {data_dir / 'storage'}",
+        f"  Files:                       {backend.files.description if backend.files else '?'}",
         "Use it from your Convex app's folder (these lines work in any folder):",
         f"  export CONVEX_SELF_HOSTED_URL={settings.api_origin}",
         f"  export CONVEX_SELF_HOSTED_ADMIN_KEY=$({admin_key})",

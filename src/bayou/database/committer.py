@@ -12,6 +12,7 @@ start from a snapshot that already contains it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from bayou.database.database import Database
 
 MAX_BATCH = 512
+
+log = logging.getLogger("bayou.database")
 
 
 @dataclass(slots=True)
@@ -220,6 +223,8 @@ class Committer:
                 )
                 if err.code == "LeaseLost":
                     db.fail(err)
+                elif isinstance(e, Exception):
+                    log.error("%d commit(s) failed: %s", len(accepted) + len(raw), err.message)
                 for req in [*(a[0] for a in accepted), *raw]:
                     if not req.future.done():
                         req.future.set_exception(err)

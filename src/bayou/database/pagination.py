@@ -116,15 +116,18 @@ def _positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
     return value
 
 
-async def paginate(tx: Transaction, query: Any, opts: PaginationOptions) -> dict[str, Any]:
-    """Run one page of `query`; returns Convex's `PaginationResult` shape (values decoded)."""
+async def paginate(
+    tx: Transaction, query: Any, opts: PaginationOptions, *, system: bool = False
+) -> dict[str, Any]:
+    """Run one page of `query` (of a system table with `system`); returns Convex's
+    `PaginationResult` shape (values decoded)."""
     plan = query if isinstance(query, QueryPlan) else QueryPlan.from_json(query)
     secret, fp = tx.db.cursor_key, plan.fingerprint
     start = None if opts.cursor is None else decode_cursor(secret, fp, opts.cursor)
     end = None if opts.end_cursor is None else decode_cursor(secret, fp, opts.end_cursor)
     if start is not None and start.key is None:
         return {"page": [], "isDone": True, "continueCursor": encode_cursor(secret, fp, start)}
-    stream = tx.query(plan)
+    stream = tx.query(plan, system=system)
     stream.start(after=None if start is None else start.key, until=None if end is None else end.key)
     page: list[dict[str, Any]] = []
     keys: list[bytes] = []

@@ -68,6 +68,9 @@ class Transaction:
         self.globals: dict[str, Any] | None = None
         self.documents_written = 0
         self.bytes_written = 0
+        # What this transaction scheduled (`ctx.scheduler`), against Convex's limits.
+        self.functions_scheduled = 0
+        self.scheduled_args_bytes = 0
         self.index_ranges = 0
         self._streams: list[QueryStream] = []
         self._table_reads: set[tuple[str, str]] = set()
@@ -212,8 +215,16 @@ class Transaction:
 
     # -- writes --------------------------------------------------------------------
 
-    async def insert(self, table: str, value: dict[str, Any], *, system: bool = False) -> str:
-        """Insert a document (creating the table on first insert) and return its id."""
+    async def insert(
+        self,
+        table: str,
+        value: dict[str, Any],
+        *,
+        system: bool = False,
+        internal_id: bytes | None = None,
+    ) -> str:
+        """Insert a document (creating the table on first insert) and return its id
+        (`internal_id`: a fresh one unless the caller chose it, e.g. a file's)."""
         self._check_writable()
         self._check_table_name(table, system)
         if not isinstance(value, dict):
@@ -228,7 +239,7 @@ class Transaction:
                     code="InvalidDocument",
                 )
         info = self.table_for_read(table) or self._create_table(table)
-        internal_id = ids.new_internal_id(self._creation_time)
+        internal_id = internal_id or ids.new_internal_id(self._creation_time)
         doc_value = {**_without_undefined(value)}
         doc_value["_id"] = info.document_id(internal_id)
         doc_value["_creationTime"] = self._next_creation_time()

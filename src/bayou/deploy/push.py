@@ -35,12 +35,15 @@ from bayou.database.schema_change import (
 )
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError
+from bayou.model import cron_jobs
 from bayou.model import deployment as deployment_model
 from bayou.model import modules as modules_model
 from bayou.model.deployment import Deployment
 from bayou.model.modules import Module
+from bayou.protocol.function_path import FunctionPath
 from bayou.runner.function_runner import FunctionRunner
 from bayou.runtimes.base import Runtime, RuntimeModule
+from bayou.scheduler import cron_schedule
 
 
 class PushHost(Protocol):
@@ -105,6 +108,7 @@ class PushPipeline:
                 "support components yet.",
                 code="ComponentsNotSupported",
             )
+        _refuse_external_packages(request.get("nodeDependencies"))
         modules = self._assemble(app)
         # schema.js and convex.config.js are modules like the others: analysis evaluates them.
         for extra in (app.get("schema"), app.get("definition")):
@@ -142,6 +146,7 @@ class PushPipeline:
             node_version=request.get("nodeVersion"),
             pushed_at_ms=time.time() * 1000,
         )
+        _check_crons(deployment)
         # Calls to the new deployment find its modules already loaded in the runtime.
         backend.runner.mark_loaded(language, deployment.version)  # type: ignore[union-attr]
         change = None
@@ -302,6 +307,13 @@ class PushPipeline:
         async def write(tx: Transaction) -> tuple[tuple[list[str], list[str]], list[bytes]]:
             diff = await modules_model.replace_all(tx, push.modules)
             await deployment_model.save(tx, push.deployment)
+            # The crons switch with the code, in the same commit.
+            now_ms = time.time() * 1000
+            await cron_jobs.sync(
+                tx,
+                push.deployment.crons(),
+                lambda name, schedule: cron_schedule.next_run_ms(name, schedule, None, now_ms),
+            )
             backfill = []
             if push.change is not None:
                 backfill = await finish_schema_change(tx, push.change)
@@ -363,6 +375,43 @@ class PushPipeline:
                 if push.change is not None:
                     push.change.cancel()
                 del self._pending[push_id]
+
+
+def _refuse_external_packages(dependencies: Any) -> None:
+    """`node.externalPackages` in convex.json: the CLI leaves those packages out of the
+    bundle for the backend to install. Bayou does not install packages, so it says which
+    and how to bundle them instead of failing when a function first imports one."""
+    if not dependencies:
+        return
+    names = [
+        f"{d.get('name')}@{d.get('version')}" if isinstance(d, dict) else str(d)
+        for d in (dependencies if isinstance(dependencies, list) else [dependencies])
+    ]
+    raise BadRequest(
+        'This app marks npm packages as external for its "use node" functions '
+        f"(node.externalPackages in convex.json): {', '.join(names)}. Bayou does not install "
+        "external packages: remove them from externalPackages so that the CLI bundles them "
+        "into the push.",
+        code="ExternalPackagesNotSupported",
+    )
+
+
+def _check_crons(deployment: Deployment) -> None:
+    """Refuse a push whose crons cannot run: a schedule that does not parse, or a function
+    that is not a mutation or an action of the pushed code (naming the cron)."""
+    for identifier, spec in deployment.crons().items():
+        cron_schedule.check(identifier, spec.get("schedule") if isinstance(spec, dict) else None)
+        name = spec.get("name") if isinstance(spec, dict) else None
+        try:
+            function = deployment.function(FunctionPath.parse(str(name)))
+        except BadRequest:
+            function = None
+        if function is None or function.udf_type not in ("mutation", "action"):
+            raise BadRequest(
+                f"Cron job {identifier!r} runs {name!r}, which is not a mutation or an action "
+                "of the pushed code.",
+                code="InvalidCronSchedule",
+            )
 
 
 def _describe_push(push: PendingPush, diff: dict[str, Any]) -> str:

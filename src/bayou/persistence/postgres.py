@@ -303,7 +303,18 @@ class PostgresPersistence:
                 "server is running; Bayou reconnects on the next write.",
                 code="DatabaseUnavailable",
             )
-        return exc
+        where = f"the PostgreSQL database `{self.database}` at {self._target.address}"
+        if (exc.sqlstate or "").startswith("53"):  # insufficient resources: disk, memory
+            return InternalError(
+                f"Could not write to {where}: the database server is out of disk space or "
+                f"memory ({error_summary(exc)}). Free space on it; nothing of this write was "
+                "saved.",
+                code="DatabaseWriteFailed",
+            )
+        return InternalError(
+            f"Could not write to {where} ({error_summary(exc)}); nothing of this write was saved.",
+            code="DatabaseWriteFailed",
+        )
 
     def _lease_lost_error(self) -> BayouError:
         return Conflict(

@@ -12,6 +12,7 @@ single-writer lease, taken at `open` and held until `close`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import socket
@@ -211,9 +212,37 @@ class SqlitePersistence:
                     global_rows,
                 )
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            # SQLite rolls back by itself after some failures (a full disk during COMMIT):
+            # rolling back again would replace the real error with "no transaction is active".
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._write_error(exc) from exc
             raise
+
+    def _write_error(self, exc: sqlite3.Error) -> InternalError:
+        """What a failed write tells the caller (the client and the server log)."""
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code
+        if code == sqlite3.SQLITE_FULL:
+            return InternalError(
+                f"Could not write to the database {self.path}: the disk is full ({exc}). Free "
+                f"space on the file system of {self.path.parent}; nothing of this commit was "
+                "saved.",
+                code="DatabaseWriteFailed",
+            )
+        if code == sqlite3.SQLITE_READONLY:
+            return InternalError(
+                f"Could not write to the database {self.path}: it is read-only ({exc}). Make "
+                f"{self.path.parent} writable; nothing of this commit was saved.",
+                code="DatabaseWriteFailed",
+            )
+        return InternalError(
+            f"Could not write to the database {self.path} ({exc}); nothing of this commit was "
+            "saved.",
+            code="DatabaseWriteFailed",
+        )
 
     async def get_document(self, table_id: bytes, id: bytes, ts: int) -> DocumentRevision | None:
         row = self._r.execute(_GET_DOC, (table_id, id, ts)).fetchone()

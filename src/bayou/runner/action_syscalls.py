@@ -12,6 +12,7 @@ import orjson
 
 from bayou.errors import BadRequest
 from bayou.protocol.function_path import FunctionPath
+from bayou.runner import scheduling, storage_syscalls
 from bayou.runner.function_runner import (
     CallRequest,
     NestedCallFailed,
@@ -37,6 +38,12 @@ class ActionSyscalls:
     async def async_syscall(self, op: str, args: Any) -> Any:
         kind = _KINDS.get(op)
         if kind is None:
+            if op == "1.0/actions/schedule":
+                return await scheduling.schedule_from_action(self.ctx, args)
+            if op == "1.0/actions/cancel_job":
+                return await scheduling.cancel_from_action(self.ctx, args)
+            if op in storage_syscalls.ACTION_OPS:
+                return await storage_syscalls.action_syscall(self.ctx, op, args)
             return await self.ctx.runner.shared_syscall(self.ctx, op, args)
         ctx = self.ctx
         path = reference_path(args)
@@ -62,6 +69,7 @@ class ActionSyscalls:
                 caller="Action",
                 origin=ctx.origin,
                 args_json=raw_args_json(args),
+                parent_job=ctx.scheduled_job,
             )
         )
         if not result.ok:

@@ -14,22 +14,36 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from bayou.database.database import Database
-from bayou.database.read_set import ReadSet
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError, ValidationError
 from bayou.model import session_requests
 from bayou.model.deployment import Deployment, FunctionSpec
-from bayou.protocol.function_path import FunctionPath
+from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
 from bayou.runner.audit import audit, write_audit_lines
-from bayou.runner.identity import ANONYMOUS, NO_ORIGIN, Identity, RequestOrigin
-from bayou.runner.logs import FunctionLogs, log_line_text
+from bayou.runner.calls import (
+    JOB_NOT_PENDING,
+    KIND_NAMES,
+    CallContext,
+    CallRequest,
+    CallResult,
+    FunctionFailed,
+    JobNotPending,
+    Kind,
+    Limits,
+    NestedCallFailed,
+    TransactionHooks,
+    error_text,
+    raw_args_json,
+    reference_path,
+)
+from bayou.runner.identity import Identity
+from bayou.runner.logs import FunctionLogs
 from bayou.runner.request_metadata import request_metadata
 from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Invocation, InvocationResult, Runtime, RuntimeModule
@@ -38,98 +52,8 @@ from bayou.values import json as vjson
 from bayou.values.model import with_commit_ts
 from bayou.values.validators import check_args, check_returns
 
-Kind = Literal["query", "mutation", "action"]
-_KIND_NAMES = {
-    "query": "Query",
-    "mutation": "Mutation",
-    "action": "Action",
-    "httpAction": "HttpAction",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    query_timeout_s: float = 1.0
-    mutation_timeout_s: float = 1.0
-    action_timeout_s: float = 600.0
-
-
-@dataclass(slots=True)
-class CallRequest:
-    """What a client (HTTP, sync, CLI, scheduler, another function) asks to run."""
-
-    path: FunctionPath
-    args: Any  # decoded Convex value: the arguments object
-    kind: Kind | None = None  # None: any kind (`/api/function`)
-    identity: Identity = ANONYMOUS
-    request_id: str = ""
-    ts: int | None = None  # queries: read at this timestamp
-    journal: str | None = None  # queries: the end cursor of a reactive page
-    caller: str = "HttpApi"
-    # Sync mutations: (session id, request id); runs once, replays return the stored result.
-    session: tuple[str, int] | None = None
-    origin: RequestOrigin = NO_ORIGIN  # the client's address and agent (request metadata)
-    # The arguments' JSON as a calling function wrote it: a Python caller's ints stay ints.
-    args_json: str | None = None
-
-
-@dataclass(slots=True)
-class CallResult:
-    ok: bool
-    udf_type: str = "query"
-    value: Any = None
-    value_json: str | None = None  # the value as the function wrote it (a Python int stays one)
-    error_message: str | None = None  # without the request-id prefix
-    error_data: Any = None
-    has_error_data: bool = False
-    log_lines: list[dict[str, Any]] = field(default_factory=list)
-    ts: int | None = None  # queries: snapshot; mutations: commit timestamp
-    read_set: ReadSet | None = None
-    journal: str | None = None
-    request_id: str = ""
-    observed_identity: bool = False  # queries: did it read ctx.auth (caching by user)?
-    # A failure caused by the system (time-out, crashed worker, overload), not by the
-    # function: it says nothing about the result, so no cache may keep it.
-    transient: bool = False
-    replayed: bool = False  # a sync mutation answered from its stored result
-
-    @property
-    def log_texts(self) -> list[str]:
-        return [log_line_text(line) for line in self.log_lines]
-
-    def client_error(self, *, redact: bool = False) -> str:
-        """The error message clients see: `[Request ID: …] Server Error` then details."""
-        head = f"[Request ID: {self.request_id}] Server Error"
-        if redact and not self.has_error_data:
-            return head
-        return f"{head}\n{self.error_message}"
-
-
-class FunctionFailed(Exception):
-    """Carries a failed result out of a transaction so that the transaction is discarded."""
-
-    def __init__(self, result: InvocationResult) -> None:
-        super().__init__(result.error_message)
-        self.result = result
-
-
-@dataclass(slots=True)
-class CallContext:
-    """What one running function knows about itself, for its syscalls."""
-
-    runner: FunctionRunner
-    deployment: Deployment
-    spec: FunctionSpec | None
-    identity: Identity
-    request_id: str
-    journal: str | None = None
-    depth: int = 0
-    # Shared with nested calls: what the whole call observed (for query caching).
-    observed: dict[str, bool] = field(default_factory=dict)
-    origin: RequestOrigin = NO_ORIGIN
-    # Shared with nested calls: `log.audit` lines, written when the top-level call ends.
-    audit: list[dict[str, Any]] = field(default_factory=list)
-    args_json: str | None = None  # the arguments' JSON, when the caller's text is kept
+if TYPE_CHECKING:
+    from bayou.runner.storage_syscalls import FileService
 
 
 class FunctionRunner:
@@ -153,6 +77,7 @@ class FunctionRunner:
         self.environment = environment
         self.logs = logs or FunctionLogs()
         self.limits = limits or Limits()
+        self.files: FileService | None = None  # file storage (`ctx.storage`), set by the backend
         self._loaded: set[tuple[str, str]] = set()
         self._loading: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -168,7 +93,7 @@ class FunctionRunner:
         ctx: CallContext | None = None
         try:
             spec = self._resolve(deployment, req)
-            args = self._check_args(spec, req.args)
+            args = self.check_call_args(spec, req.args)
             ctx = CallContext(
                 self,
                 deployment,
@@ -178,13 +103,14 @@ class FunctionRunner:
                 req.journal,
                 origin=req.origin,
                 args_json=req.args_json,
+                scheduled_job=req.scheduled_job or req.parent_job,
             )
             if spec.udf_type == "query":
                 result = await self._run_query(ctx, spec, args, req.ts)
             elif spec.udf_type == "mutation":
                 if req.identity.read_only:
                     raise BadRequest("A read-only admin key cannot run mutations", code="Forbidden")
-                result = await self._run_mutation(ctx, spec, args, req.session)
+                result = await self._run_mutation(ctx, spec, args, req.session, req.hooks)
             else:
                 if req.identity.read_only:
                     raise BadRequest("A read-only admin key cannot run actions", code="Forbidden")
@@ -197,8 +123,12 @@ class FunctionRunner:
                 result.error_data, result.has_error_data = data, True
         if not result.ok:
             result.error_message = error_text(result.error_message or "Uncaught Error")
+        if ctx is not None and ctx.nested_logs:
+            result.log_lines = sorted(
+                [*result.log_lines, *ctx.nested_logs], key=lambda line: line["timestamp"]
+            )
         result.request_id = request_id
-        self._record(req, result, started)
+        self.record(req, result, started)
         if ctx is not None and ctx.audit:
             write_audit_lines(req, result, ctx.audit)
         return result
@@ -210,7 +140,7 @@ class FunctionRunner:
         try:
             if req.kind not in (None, "query"):
                 raise BadRequest(
-                    f"Trying to execute {req.path} as {_KIND_NAMES[req.kind]}, but it is "
+                    f"Trying to execute {req.path} as {KIND_NAMES[req.kind]}, but it is "
                     "defined as Query.",
                     code="WrongFunctionType",
                 )
@@ -252,13 +182,14 @@ class FunctionRunner:
             )
         if req.kind is not None and spec.udf_type != req.kind:
             raise BadRequest(
-                f"Trying to execute {req.path.canonical} as {_KIND_NAMES[req.kind]}, but it is "
+                f"Trying to execute {req.path.canonical} as {KIND_NAMES[req.kind]}, but it is "
                 f"defined as {spec.udf_type_name}.",
                 code="WrongFunctionType",
             )
         return spec
 
-    def _check_args(self, spec: FunctionSpec, args: Any) -> Any:
+    def check_call_args(self, spec: FunctionSpec, args: Any) -> Any:
+        """`args` checked against `spec`'s validator (`{}` for none); raises the error."""
         if args is None:
             args = {}
         if not isinstance(args, dict):
@@ -300,6 +231,7 @@ class FunctionRunner:
         spec: FunctionSpec,
         args: Any,
         session: tuple[str, int] | None = None,
+        hooks: TransactionHooks | None = None,
     ) -> CallResult:
         from bayou.runner.transaction_syscalls import TransactionSyscalls
 
@@ -311,6 +243,9 @@ class FunctionRunner:
                 if stored is not None:
                     return stored
             ctx.audit.clear()  # an attempt that conflicted logged nothing
+            ctx.nested_logs.clear()
+            if hooks is not None and not await hooks.before(tx):
+                raise JobNotPending()
             syscalls = TransactionSyscalls(ctx, tx)
             out = await self.invoke(
                 ctx, spec, "mutation", args, syscalls, self.limits.mutation_timeout_s
@@ -320,12 +255,16 @@ class FunctionRunner:
             self._check_returns(spec, out, tx)
             if session is not None:
                 await session_requests.store(tx, *session, out.value_json or "null")
+            if hooks is not None:
+                await hooks.after(tx)
             return out
 
         try:
             out, ts = await run_transaction(self.db, attempt)
         except FunctionFailed as failed:
             return self._result(spec, failed.result, None)
+        except JobNotPending:
+            return CallResult(ok=False, udf_type="mutation", error_message=JOB_NOT_PENDING)
         if isinstance(out, session_requests.StoredResult):
             text = out.value_json
             if '"$commitTs"' in text:  # stored before the commit stamped it
@@ -410,7 +349,12 @@ class FunctionRunner:
             env=self.environment(),
             seed=random.getrandbits(63),
             now_ms=time.time() * 1000,
-            table_numbers={t.name: t.number for t in catalog.tables() if not t.is_system},
+            # For ctx.db.normalizeId: user tables and the system tables functions may read.
+            table_numbers={
+                t.name: t.number
+                for t in catalog.tables()
+                if not t.is_system or t.name in USER_READABLE_SYSTEM_TABLES
+            },
             request_id=ctx.request_id,
             timeout_s=timeout_s,
         )
@@ -450,19 +394,20 @@ class FunctionRunner:
         spec = self._resolve(
             parent.deployment, CallRequest(path, None, want, _internal(parent.identity))
         )
-        call_args = self._check_args(spec, req.args)
+        call_args = self.check_call_args(spec, req.args)
         ctx = CallContext(
             self,
             parent.deployment,
             spec,
             parent.identity,
             parent.request_id,
-            None,
-            parent.depth + 1,
-            parent.observed,
-            parent.origin,
-            parent.audit,
-            raw_args_json(args),
+            depth=parent.depth + 1,
+            observed=parent.observed,
+            origin=parent.origin,
+            audit=parent.audit,
+            args_json=raw_args_json(args),
+            scheduled_job=parent.scheduled_job,
+            nested_logs=parent.nested_logs,
         )
         from bayou.runner.transaction_syscalls import TransactionSyscalls
 
@@ -470,6 +415,7 @@ class FunctionRunner:
         out = await self.invoke(
             ctx, spec, want, call_args, TransactionSyscalls(ctx, tx), self.limits.mutation_timeout_s
         )
+        parent.nested_logs.extend(out.log_lines)
         if not out.ok:
             tx.rollback_to(savepoint)  # a failed runMutation undoes only its own writes
             raise NestedCallFailed(out.error_message or "Uncaught Error", out.error_data_json)
@@ -480,7 +426,7 @@ class FunctionRunner:
         """Syscalls every kind of function has."""
         if op == "1.0/getUserIdentity":
             ctx.observed["identity"] = True
-            return ctx.identity.user
+            return ctx.identity.user_attributes()
         if op == "1.0/getFunctionMetadata":
             return {"name": str(ctx.spec.path) if ctx.spec else None, "componentPath": ""}
         if op == "1.0/getDeploymentMetadata":
@@ -489,19 +435,26 @@ class FunctionRunner:
             return request_metadata(ctx)
         if op == "1.0/auditLog":
             return audit(ctx, args)
+        from bayou.runner import storage_syscalls
+
+        if op in storage_syscalls.ACTION_ONLY:  # file contents: actions only, as on Convex
+            raise storage_syscalls.unknown_operation(op)
         raise BadRequest(
             f"{op} is not supported by this version of Bayou yet", code="UnsupportedSyscall"
         )
 
     # -- logs --------------------------------------------------------------------------
 
-    def _record(self, req: CallRequest, result: CallResult, started: float) -> None:
+    def record(
+        self, req: CallRequest, result: CallResult, started: float, identifier: str | None = None
+    ) -> None:
+        """Add a finished call to the function log (`identifier`: how logs name it)."""
         now = time.time()
         self.logs.append(
             {
                 "kind": "Completion",
-                "udfType": _KIND_NAMES.get(result.udf_type, "Query"),
-                "identifier": str(req.path),
+                "udfType": KIND_NAMES.get(result.udf_type, "Query"),
+                "identifier": identifier or str(req.path),
                 "componentPath": None,
                 "logLines": result.log_lines,
                 "timestamp": now,
@@ -528,46 +481,10 @@ class FunctionRunner:
         )
 
 
-def error_text(message: str) -> str:
-    """An error as Convex renders a JsError: its message and frames, each line ending in a
-    newline (so a nested error's text ends with one, and a rethrow shows a blank line)."""
-    return message if message.endswith("\n") else message + "\n"
-
-
-class NestedCallFailed(Exception):
-    """A nested call's failure, rethrown in its caller as Convex does: an `Error` whose
-    message is the nested error's whole text ("Uncaught Error: boom\\n    at …\\n"), or a
-    `ConvexError` with that message and the nested data when it threw one."""
-
-    def __init__(self, message: str, data_json: str | None = None) -> None:
-        super().__init__(message)
-        self.message = error_text(message)
-        self.data_json = data_json
-
-    @classmethod
-    def of_result(cls, result: CallResult) -> NestedCallFailed:
-        data = vjson.dumps(result.error_data).decode() if result.has_error_data else None
-        return cls(result.error_message or "Uncaught Error", data)
-
-
 def _stamp_commit_ts(value_json: str, ts: int) -> str:
     """A mutation's result with `db.vars.commitTs` resolved to its commit timestamp."""
     value = vjson.from_json(orjson.loads(value_json), commit_ts=True)
     return vjson.dumps(with_commit_ts(value, Int64(ts))).decode()
-
-
-def raw_args_json(args: dict[str, Any]) -> str | None:
-    """The `args` of a nested-call syscall as the caller wrote them (validated separately)."""
-    raw = args.get("args")
-    return orjson.dumps(raw).decode() if isinstance(raw, dict) else None
-
-
-def reference_path(args: dict[str, Any]) -> FunctionPath:
-    """The function a `{name|reference|functionHandle}` syscall argument names."""
-    name = args.get("name") or args.get("reference") or args.get("functionHandle")
-    if not isinstance(name, str):
-        raise BadRequest("A function reference needs a `name`", code="InvalidSyscall")
-    return FunctionPath.parse(name)
 
 
 def _internal(identity: Identity) -> Identity:
@@ -575,3 +492,21 @@ def _internal(identity: Identity) -> Identity:
     return (
         Identity(kind="system", user=identity.user) if not identity.may_call_internal else identity
     )
+
+
+__all__ = [
+    "JOB_NOT_PENDING",
+    "CallContext",
+    "CallRequest",
+    "CallResult",
+    "FunctionFailed",
+    "FunctionRunner",
+    "JobNotPending",
+    "Kind",
+    "Limits",
+    "NestedCallFailed",
+    "TransactionHooks",
+    "error_text",
+    "raw_args_json",
+    "reference_path",
+]

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import orjson
 
 from bayou.auth.admin_key import AdminIdentity
+from bayou.errors import BayouError
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,20 @@ class Identity:
     admin: AdminIdentity | None = field(default=None, compare=False)
     expires_at: float | None = None  # user tokens: seconds since the epoch
     token: str | None = field(default=None, compare=False, repr=False)  # a user's raw JWT
+    # Why the request's user token was refused, for an HTTP action: Convex runs it anyway,
+    # and `ctx.auth.getUserIdentity()` throws this (see `user_attributes`).
+    error: BayouError | None = field(default=None, compare=False, repr=False)
+
+    def user_attributes(self) -> dict[str, Any] | None:
+        """What `ctx.auth.getUserIdentity()` returns; raises the refusal of a token an HTTP
+        action was called with."""
+        if self.error is not None:
+            raise self.error
+        return self.user
+
+    def expired(self, now: float) -> bool:
+        """Whether a user token's identity has ended (at its `exp`, as on Convex)."""
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def may_call_internal(self) -> bool:

@@ -48,7 +48,7 @@ class FunctionLogs:
                 "%s %s failed: %s",
                 str(entry.get("udfType") or "function").lower(),
                 entry.get("identifier"),
-                _first_line(str(entry["error"])),
+                _first_line(str(entry["error"])) + _location(str(entry["error"])),
             )
         entry["_cursor"] = self._timestamp()
         self._entries.append(entry)
@@ -78,3 +78,11 @@ class FunctionLogs:
 
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _location(text: str) -> str:
+    """` (File "messages.py", line 12, in send)`: where a Python function raised, if known."""
+    found = next(
+        (line.strip() for line in text.splitlines()[1:] if line.strip().startswith('File "')), ""
+    )
+    return f" ({found})" if found else ""

@@ -21,7 +21,7 @@ def request_metadata(ctx: CallContext) -> dict[str, Any]:
         "ip": ctx.origin.ip,
         "userAgent": ctx.origin.user_agent,
         "requestId": ctx.request_id,
-        "scheduledFunctionId": None,
+        "scheduledFunctionId": ctx.scheduled_job,
         # The user's own token only: never an admin key.
         "authToken": identity.token if identity.kind == "user" else None,
     }

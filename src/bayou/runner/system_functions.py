@@ -33,6 +33,7 @@ from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError
 from bayou.model.deployment import Deployment
 from bayou.model.env_vars import ENV_VARS
+from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
 from bayou.protocol.function_path import FunctionPath
 from bayou.runner.identity import Identity
 from bayou.values import json as vjson
@@ -172,21 +173,24 @@ async def _table_data(tx: Transaction, args: dict[str, Any], call: SystemCall) -
     order = args.get("order", "asc")
     if order not in ("asc", "desc"):
         raise BadRequest("`order` must be 'asc' or 'desc'", code="ArgumentValidationError")
-    if table.startswith("_"):
+    system = table in USER_READABLE_SYSTEM_TABLES
+    if table.startswith("_") and not system:
         raise BadRequest(
-            f"{table} is a system table: `npx convex data` lists the app's own tables.",
+            f"{table} is a system table: `npx convex data` lists the app's own tables "
+            f"and {', '.join(sorted(USER_READABLE_SYSTEM_TABLES))}.",
             code="ArgumentValidationError",
         )
     if tx.table_for_read(table) is None:
         return {"page": [], "isDone": True, "continueCursor": "end"}
-    return await paginate(tx, _scan(table, order), _pagination(args))
+    return await paginate(tx, _scan(table, order), _pagination(args), system=system)
 
 
 async def _count(tx: Transaction, table: str) -> int:
-    if table.startswith("_") or tx.table_for_read(table) is None:
+    system = table in USER_READABLE_SYSTEM_TABLES
+    if (table.startswith("_") and not system) or tx.table_for_read(table) is None:
         return 0
     count = 0
-    stream = tx.query(_scan(table))
+    stream = tx.query(_scan(table), system=system)
     while await stream.next_with_key() is not None:
         count += 1
     return count

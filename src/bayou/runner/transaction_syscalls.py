@@ -16,6 +16,9 @@ from bayou.database.pagination import PaginationOptions, paginate
 from bayou.database.query_stream import QueryStream
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest
+from bayou.model.scheduled_functions import MAX_SCHEDULED_ARGS_BYTES, MAX_SCHEDULED_PER_TRANSACTION
+from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
+from bayou.runner import scheduling, storage_syscalls
 from bayou.values import UNDEFINED
 from bayou.values import json as vjson
 from bayou.values.model import contains_commit_ts
@@ -130,7 +133,12 @@ class TransactionSyscalls:
                 "maximumBytesRead": args.get("maximumBytesRead"),
             }
         )
-        result = await paginate(self.tx, args.get("query"), opts)
+        query = args.get("query")
+        table = _query_table(query)
+        system = table is not None and table.startswith("_")
+        if system:
+            _check_readable_system_table(table)  # type: ignore[arg-type]
+        result = await paginate(self.tx, query, opts, system=system)
         self.journal_out = result["continueCursor"]
         return {
             "page": [vjson.to_json(d) for d in result["page"]],
@@ -194,6 +202,22 @@ class TransactionSyscalls:
             raise BadRequest("A query cannot call ctx.runMutation", code="InvalidSyscall")
         return await self.ctx.runner.run_nested(self.ctx, self.tx, kind, args)
 
+    async def schedule(self, args: dict) -> Any:
+        self._check_may_schedule()
+        return await scheduling.schedule(self.ctx, self.tx, args)
+
+    async def cancel_job(self, args: dict) -> Any:
+        self._check_may_schedule()
+        await scheduling.cancel(self.ctx, self.tx, args)
+        return None
+
+    def _check_may_schedule(self) -> None:
+        if self.tx.read_only:
+            raise BadRequest(
+                "Queries cannot schedule functions: use a mutation or an action",
+                code="InvalidSyscall",
+            )
+
     async def transaction_metrics(self, args: dict) -> Any:
         tx, limits = self.tx, self.tx.limits
 
@@ -206,8 +230,8 @@ class TransactionSyscalls:
             "databaseQueries": metric(tx.index_ranges, limits.index_ranges),
             "documentsRead": metric(tx.reads.documents_read, limits.documents_read),
             "documentsWritten": metric(tx.documents_written, limits.documents_written),
-            "functionsScheduled": metric(0, 1000),
-            "scheduledFunctionArgsBytes": metric(0, 16 * 1024 * 1024),
+            "functionsScheduled": metric(tx.functions_scheduled, MAX_SCHEDULED_PER_TRANSACTION),
+            "scheduledFunctionArgsBytes": metric(tx.scheduled_args_bytes, MAX_SCHEDULED_ARGS_BYTES),
         }
 
 
@@ -216,10 +240,6 @@ def _string(args: dict, name: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"Expected `{name}` to be a string", code="InvalidSyscall")
     return value
-
-
-# The system tables functions may read through ctx.db.system (Convex's virtual tables).
-USER_READABLE_SYSTEM_TABLES = frozenset({"_scheduled_functions", "_storage"})
 
 
 def _check_readable_system_table(table: str) -> None:
@@ -263,4 +283,7 @@ _OPS: dict[str, Handler] = {
     "1.0/remove": TransactionSyscalls.remove,
     "1.0/runUdf": TransactionSyscalls.run_udf,
     "1.0/getTransactionMetrics": TransactionSyscalls.transaction_metrics,
+    "1.0/schedule": TransactionSyscalls.schedule,
+    "1.0/cancel_job": TransactionSyscalls.cancel_job,
+    **storage_syscalls.TRANSACTION_OPS,
 }

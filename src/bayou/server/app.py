@@ -10,7 +10,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from bayou.backend import Backend
 from bayou.errors import NotFound
@@ -18,10 +17,13 @@ from bayou.server import (
     deploy_routes,
     env_routes,
     function_routes,
+    http_action_routes,
     log_routes,
     meta_routes,
+    storage_routes,
     sync_routes,
 )
+from bayou.server.auth import UserTokenMiddleware
 from bayou.server.http import error_response
 from bayou.server.middleware import CorsMiddleware, ErrorMiddleware
 
@@ -40,25 +42,24 @@ def api_app(backend: Backend) -> Starlette:
         *env_routes.routes(backend),
         *log_routes.routes(backend),
         *sync_routes.routes(backend),
+        *storage_routes.routes(backend),
+        *http_action_routes.api_routes(backend),
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(CorsMiddleware), Middleware(ErrorMiddleware)],
+        middleware=[
+            Middleware(CorsMiddleware),
+            Middleware(ErrorMiddleware),
+            # User tokens are checked before the routes (fetching an issuer's keys is async).
+            Middleware(UserTokenMiddleware, backend=backend),
+        ],
         exception_handlers={404: _not_found, 405: _not_found},
     )
 
 
 def site_app(backend: Backend) -> Starlette:
-    async def no_route(request: Request) -> Response:
-        raise NotFound(f"No HttpAction routed for {request.url.path}", code="NotFound")
-
+    # No CORS here: HTTP actions answer preflights themselves, as on Convex.
     return Starlette(
-        routes=[
-            Route(
-                "/{path:path}",
-                no_route,
-                methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
-            )
-        ],
-        middleware=[Middleware(CorsMiddleware), Middleware(ErrorMiddleware)],
+        routes=http_action_routes.site_routes(backend),
+        middleware=[Middleware(ErrorMiddleware)],
     )

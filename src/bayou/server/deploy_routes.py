@@ -7,10 +7,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bayou.backend import Backend
+from bayou.deploy import requests
 from bayou.deploy.push import PushPipeline
-from bayou.errors import BadRequest
 from bayou.server.auth import request_identity, require_admin, require_write
 from bayou.server.http import PUSH_MAX_BODY, json_response, read_json
+
+PUSH_HINT = "push fewer or smaller modules"
 
 
 def routes(backend: Backend) -> list[Route]:
@@ -18,12 +20,11 @@ def routes(backend: Backend) -> list[Route]:
     backend.push_pipeline = pipeline  # type: ignore[attr-defined]
 
     async def body_of(request: Request, *, write: bool = True) -> dict:
+        """The body, once the key allows the request and the body has the endpoint's shape."""
         identity = request_identity(backend, request)
         (require_write if write else require_admin)(identity)
-        body = await read_json(request, limit=PUSH_MAX_BODY)
-        if not isinstance(body, dict):
-            raise BadRequest("The body must be a JSON object", code="BadJsonBody")
-        return body
+        body = await read_json(request, limit=PUSH_MAX_BODY, hint=PUSH_HINT)
+        return requests.check(request.scope["path"], body)
 
     async def config_hashes(request: Request) -> Response:
         await body_of(request, write=False)

@@ -4,6 +4,11 @@
 
 A function that ran — returned or threw — answers 200 with `{"status": "success" |
 "error", …}`; only requests that could not run a function get a non-2xx `{code, message}`.
+
+An action whose HTTP client disconnects is stopped, as Convex stops it (`ClientDisconnected`):
+nobody is left to read its result, and it would otherwise run on for up to its time limit.
+Queries and mutations are left to finish: they are short, and a mutation that started
+commits or fails on its own.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from bayou.errors import BadRequest
 from bayou.protocol.function_path import FunctionPath
 from bayou.runner.function_runner import CallRequest, CallResult, Kind
 from bayou.server.auth import request_identity, require_admin
-from bayou.server.http import json_response, origin_of, read_json
+from bayou.server.http import json_response, origin_of, read_json, unless_disconnected
 from bayou.values import json as vjson
 
 CLEAN_DEFAULT = "json"
@@ -110,7 +115,7 @@ class FunctionApi:
 
     async def _call(self, path, args, kind, identity, request, ts: int | None = None) -> CallResult:
         assert self.backend.runner is not None
-        return await self.backend.runner.call(
+        call = self.backend.runner.call(
             CallRequest(
                 path,
                 args,
@@ -122,6 +127,15 @@ class FunctionApi:
                 origin=origin_of(request.scope),
             )
         )
+        if not self._is_action(path, kind):
+            return await call
+        return await unless_disconnected(call, request, f"action {path}")
+
+    def _is_action(self, path: FunctionPath, kind: Kind | None) -> bool:
+        if kind is not None:
+            return kind == "action"
+        spec = self.backend.deployment.function(path)
+        return spec is not None and spec.udf_type == "action"
 
     async def query(self, request: Request) -> Response:
         return await self._run(request, "query")

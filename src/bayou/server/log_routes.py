@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,6 +22,8 @@ def routes(backend: Backend, *, poll_seconds: float = POLL_SECONDS) -> list[Rout
         raw = request.query_params.get("cursor", "0")
         try:
             cursor = float(raw)
+            if not math.isfinite(cursor):
+                raise ValueError
         except ValueError:
             raise BadRequest(
                 f"cursor must be a number, got {raw!r}", code="InvalidCursor"

@@ -1,5 +1,6 @@
-"""Health and identity routes: `/`, `/version`, `/instance_name`, `/api/check_admin_key`,
-and `/api/bayou/status` (admin only: it names the database and where it is)."""
+"""Health and identity routes: `/`, `/version`, `/instance_name`, `/echo`,
+`/api/check_admin_key`, and `/api/bayou/status` (admin only: it names the database and
+where it is)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from bayou import __version__
 from bayou.auth.admin_key import admin_key_check_response
 from bayou.backend import Backend
 from bayou.server.auth import request_identity, require_admin
-from bayou.server.http import json_response, read_body
+from bayou.server.http import PUBLIC_API_MAX_BODY, json_response, read_body
+
+# `/echo` answers anyone (it is what `npx convex network-test` measures with 4 MiB), so it
+# takes no more than any other request without a key; Convex's own route takes 128 MiB.
+ECHO_MAX_BODY = PUBLIC_API_MAX_BODY
 
 
 def routes(backend: Backend) -> list[Route]:
@@ -25,7 +30,11 @@ def routes(backend: Backend) -> list[Route]:
         return PlainTextResponse(backend.instance_name)
 
     async def echo(request: Request) -> Response:
-        return Response(await read_body(request, limit=128 * 1024 * 1024))
+        # The bytes as sent, compressed or not, as Convex's route answers them.
+        body = await read_body(
+            request, limit=ECHO_MAX_BODY, decode=False, hint="echo a smaller body"
+        )
+        return Response(bytes(body))
 
     async def check_admin_key(request: Request) -> Response:
         identity = request_identity(backend, request)

@@ -48,30 +48,35 @@ class ErrorMiddleware:
 
 
 class CorsMiddleware:
+    """CORS headers on every response. Header values are bytes that need not be UTF-8 (a
+    client may send any octet): they are mirrored as received, never decoded, so no header
+    can make this layer — which runs outside `ErrorMiddleware` — fail a request."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # HTTP actions under /http/ answer CORS themselves, as on the site port.
+        if scope["type"] != "http" or scope.get("path", "").startswith("/http/"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        origin = headers.get("origin")
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        origin = headers.get(b"origin")
         if origin is None:
             await self.app(scope, receive, send)
             return
         cors = [
-            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-origin", origin),
             (b"access-control-allow-credentials", b"true"),
             (b"vary", b"origin"),
         ]
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
             preflight = [
                 *cors,
                 (b"access-control-allow-methods", CORS_METHODS.encode()),
                 (
                     b"access-control-allow-headers",
-                    headers.get("access-control-request-headers", "*").encode(),
+                    headers.get(b"access-control-request-headers", b"*"),
                 ),
                 (b"access-control-max-age", b"86400"),
                 (b"content-length", b"0"),

@@ -16,7 +16,7 @@ from bayou.backend import Backend
 from bayou.errors import Unauthenticated
 from bayou.protocol.sync_messages import Authenticate
 from bayou.runner.identity import ANONYMOUS, Identity
-from bayou.server.auth import admin_identity, user_identity
+from bayou.server.auth import admin_identity, verify_user
 from bayou.server.http import origin_of
 
 log = logging.getLogger("bayou.server")
@@ -58,7 +58,7 @@ def authenticator(backend: Backend):
             return ANONYMOUS
         assert message.value is not None
         if message.token_type == "User":
-            return user_identity(backend, message.value)
+            return await verify_user(backend, message.value)
         identity = admin_identity(backend, message.value)
         if message.acting_as is None:
             return identity

@@ -12,8 +12,8 @@ client has to the one it asked for, with only the results that changed. The upda
 the mutation runner are tasks started on demand that end when their work is done, so an
 idle session holds no task but its reader; the outbox sends in order and pings when idle.
 
-A protocol violation ends the session with a `FatalError`; an authentication failure
-with an `AuthError`; a bug with close code 1011 (the client reconnects). Nothing a
+A protocol violation ends the session with a `FatalError`; an authentication failure,
+or a user token reaching its `exp`, with an `AuthError`; a bug with close code 1011 (the client reconnects). Nothing a
 session does touches another session's state.
 """
 
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from bayou.sync.manager import SyncManager
 
 log = logging.getLogger("bayou.sync")
+
+TOKEN_EXPIRED = "Convex token identity expired"  # Convex's AuthError text (TokenExpired)
 
 Authenticator = Callable[[msg.Authenticate], Awaitable[Identity]]
 
@@ -90,6 +92,7 @@ class SyncSession:
         self._mutations: deque[msg.FunctionRequest] | None = None  # made on first use
         self._mutator: asyncio.Task[None] | None = None
         self._actions: set[asyncio.Task[None]] = set()
+        self._expiry: asyncio.TimerHandle | None = None  # ends an expired user identity
         self._ended = False
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -112,6 +115,8 @@ class SyncSession:
             self.internal_error()
         finally:
             self._ended = True
+            if self._expiry is not None:
+                self._expiry.cancel()
             self.outbox.finish(code=1000)
             for task in (self._updater, self._mutator):
                 if task is not None:
@@ -198,6 +203,9 @@ class SyncSession:
             raise SessionEnded
 
     def _modify_query_set(self, message: msg.ModifyQuerySet) -> None:
+        if self.session_id is None:
+            # Every client sends Connect first; queries without a session are not served.
+            raise ProtocolError("ModifyQuerySet was sent before Connect: send Connect first")
         if message.base_version != self.wanted_query_set:
             raise ProtocolError(
                 f"Base version {message.base_version} passed up doesn't match the current "
@@ -246,7 +254,44 @@ class SyncSession:
             raise SessionEnded from None
         self.identity = identity
         self.wanted_identity += 1
+        self._watch_expiry(identity)
         self.wake()
+
+    # -- token expiry -------------------------------------------------------------------------
+
+    def _watch_expiry(self, identity: Identity) -> None:
+        """A user token's identity ends at its `exp`: then the session ends with an
+        AuthError (the npm client fetches a fresh token and reconnects with it, or goes on
+        signed out), even if the client sends nothing meanwhile."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if identity.expires_at is not None:
+            delay = max(0.0, identity.expires_at - time.time())
+            self._expiry = asyncio.get_running_loop().call_later(
+                delay, self._end_if_expired, identity
+            )
+
+    def _end_if_expired(self, identity: Identity) -> None:
+        self._expiry = None
+        if self.identity is not identity:
+            return
+        if not identity.expired(time.time()):  # the timer fired early: look again at exp
+            self._watch_expiry(identity)
+            return
+        self._expire()
+
+    def _expired(self) -> bool:
+        """Whether the session's identity has expired; if so the session ends (Convex checks
+        before every update, mutation and action)."""
+        if not self.identity.expired(time.time()):
+            return False
+        self._expire()
+        return True
+
+    def _expire(self) -> None:
+        log.info("sync session %s: the user token expired", self.session_id)
+        self._end(msg.auth_error(TOKEN_EXPIRED, self.current.identity, auth_update_attempted=False))
 
     def _request(self, message: msg.FunctionRequest) -> None:
         if message.kind == "mutation":
@@ -330,6 +375,8 @@ class SyncSession:
     async def _run_mutations(self) -> None:
         """Run queued mutations one at a time, in order; ends when the queue is empty."""
         while self._mutations:
+            if self._expired():
+                return
             message = self._mutations.popleft()
             if not self._mutations:
                 self._mutations = None  # an idle session keeps no queue
@@ -365,6 +412,8 @@ class SyncSession:
                 self._needs_reflection(self.host.db.latest_ts)
 
     async def _run_action(self, message: msg.FunctionRequest) -> None:
+        if self._expired():
+            return
         result = await self._call(message)
         redact = self.host.redact
         logs = [] if redact else result.log_texts
@@ -427,6 +476,8 @@ class SyncSession:
         pending, self._pending = self._pending, []
         query_set_version, identity_version = self.wanted_query_set, self.wanted_identity
         identity = self.identity
+        if self._expired():
+            return
         rerun_all = self._rerun_all or identity_version != self.current.identity
         self._rerun_all = False
         if self._unreflected is not None and db.latest_ts < self._unreflected:

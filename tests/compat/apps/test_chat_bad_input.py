@@ -104,8 +104,8 @@ def test_oversized_body_is_refused(chat: ChatDeployment, http: httpx.Client) -> 
     response = http.post(
         "/api/mutation", headers=JSON, json={"path": "messages:send", "args": args}
     )
-    message = request_error(response, 400, "BadJsonBody")
-    assert "larger than" in message and str(BODY_LIMIT) in message
+    message = request_error(response, 413, "BadJsonBody")
+    assert "length limit exceeded" in message and str(BODY_LIMIT) in message
     assert latest_ts(http) == before
     still_serving(http)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.compat.apps.clients import DriverClient, npm_client
-from tests.compat.conftest import BayouServer, ConvexApp, start_server
+from tests.compat.conftest import BayouServer, ConvexApp, app_copy, start_server
 from tests.compat.node_client import NodeClient
 
 pytestmark = pytest.mark.compat
@@ -40,10 +39,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, node: str, js_dir: Path) -> It
     base = tmp_path_factory.mktemp("fidelity")
     server = start_server(base / "data")
     try:
-        work = base / "app"
-        shutil.copytree(APP, work, ignore=shutil.ignore_patterns("node_modules", "_generated"))
-        (work / "node_modules").symlink_to(js_dir / "node_modules")
-        deployed = ConvexApp(work, server, node, js_dir)
+        deployed = app_copy(APP, base, server, node, js_dir)
         # A variable read by a module's top level: set before the push that analyzes it.
         deployed.cli("env", "set", "FIDELITY_GREETING", "bonjour")
         yield deployed.deploy()
@@ -257,10 +253,7 @@ def test_a_staged_index_is_refused_in_convex_words(client: DriverClient) -> None
 def test_action_time_outs_are_worded_per_runtime(tmp_path: Path, node: str, js_dir: Path) -> None:
     server = start_server(tmp_path / "data", env={"BAYOU_ACTION_TIMEOUT": "1"})
     try:
-        work = tmp_path / "app"
-        shutil.copytree(APP, work, ignore=shutil.ignore_patterns("node_modules", "_generated"))
-        (work / "node_modules").symlink_to(js_dir / "node_modules")
-        app = ConvexApp(work, server, node, js_dir).deploy()
+        app = app_copy(APP, tmp_path, server, node, js_dir).deploy()
         in_node = app.cli("run", "nodeFidelity:sleepy", check=False, timeout=60)
         assert "Action `sleepy` execution timed out (maximum duration 1s)" in in_node.stderr
         isolate = app.cli("run", "platform:sleepy", check=False, timeout=60)
@@ -305,10 +298,7 @@ def test_commit_ts_placeholder_becomes_the_commit_timestamp(client: DriverClient
 def test_auth_config_reads_the_deployments_variables(
     bayou_server: BayouServer, node: str, js_dir: Path, tmp_path: Path
 ) -> None:
-    work = tmp_path / "auth_app"
-    shutil.copytree(HERE / "auth_app", work)
-    (work / "node_modules").symlink_to(js_dir / "node_modules")
-    app = ConvexApp(work, bayou_server, node, js_dir)
+    app = app_copy(HERE / "auth_app", tmp_path, bayou_server, node, js_dir)
     missing = app.cli("deploy", "--typecheck", "disable", "-y", check=False)
     assert missing.returncode != 0
     assert "Environment variable FIDELITY_ISSUER is used in auth config file" in missing.stderr
@@ -318,3 +308,13 @@ def test_auth_config_reads_the_deployments_variables(
     deployed = app.cli("deploy", "--typecheck", "disable", "-y")
     assert "ZodError" not in deployed.stderr
     assert json.loads(app.cli("run", "hello:hello").stdout) == "hello"
+
+
+def test_external_packages_are_refused_naming_them(
+    bayou_server: BayouServer, node: str, js_dir: Path, tmp_path: Path
+) -> None:
+    app = app_copy(HERE / "external_app", tmp_path, bayou_server, node, js_dir)
+    refused = app.cli("deploy", "--typecheck", "disable", "-y", check=False)
+    assert refused.returncode != 0
+    assert "node.externalPackages in convex.json): ws@" in refused.stderr, refused.stderr
+    assert "remove them from externalPackages" in refused.stderr

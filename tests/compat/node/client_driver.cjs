@@ -7,6 +7,8 @@
 //   {"op":"unsubscribe","id":"q1"}
 //   {"op":"query"|"mutation"|"action","id":"r1","path":"...","args":{}}
 //   {"op":"adminAuth","key":"...","identity":{...}?}
+//   {"op":"setAuth"}          user auth: the client asks for tokens with tokenRequest events
+//   {"op":"token","n":1,"token":"..."|null}     the answer to tokenRequest n
 //   {"op":"close"}
 // stdout, one event per line:
 //   {"event":"ready"}
@@ -15,6 +17,8 @@
 //   {"event":"result","id":"r1","value":<convex json>}
 //   {"event":"failure","id":"r1","message":"...","data":<convex json>?}
 //   {"event":"closed"}
+//   {"event":"tokenRequest","n":1,"forceRefreshToken":false}
+//   {"event":"authChange","isAuthenticated":true}
 "use strict";
 // The client prints function log lines with console.*: keep stdout for events.
 for (const level of ["log", "info", "warn", "debug"]) console[level] = console.error;
@@ -29,6 +33,8 @@ const client = new ConvexClient(process.argv[2], {
   unsavedChangesWarning: false,
 });
 const subscriptions = new Map();
+const tokenRequests = new Map();
+let tokenRequestCount = 0;
 
 function emit(event) {
   process.stdout.write(JSON.stringify(event) + "\n");
@@ -73,6 +79,21 @@ lines.on("line", async (line) => {
       break;
     case "adminAuth":
       client.setAdminAuth(cmd.key, cmd.identity);
+      break;
+    case "setAuth":
+      client.setAuth(
+        ({ forceRefreshToken }) =>
+          new Promise((resolve) => {
+            const n = ++tokenRequestCount;
+            tokenRequests.set(n, resolve);
+            emit({ event: "tokenRequest", n, forceRefreshToken });
+          }),
+        (isAuthenticated) => emit({ event: "authChange", isAuthenticated }),
+      );
+      break;
+    case "token":
+      tokenRequests.get(cmd.n)?.(cmd.token);
+      tokenRequests.delete(cmd.n);
       break;
     case "close":
       await client.close();

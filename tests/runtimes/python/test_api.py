@@ -57,6 +57,7 @@ BAYOU_ADDITIONS = {
     "AsyncQueryCtx",
     "AsyncMutationCtx",
     "AsyncActionCtx",
+    "UserIdentity",
 }
 
 

@@ -225,17 +225,19 @@ async def test_convex_error_data_round_trips(backend: FakeBackend) -> None:
     assert orjson.loads(not_found.error_data_json or "") == "NOT_FOUND"
 
 
-async def test_other_exceptions_carry_a_trimmed_traceback(backend: FakeBackend) -> None:
+async def test_other_exceptions_carry_a_trimmed_traceback_raising_line_first(
+    backend: FakeBackend,
+) -> None:
     result = await backend.call("query", "misc.js:boom")
     assert result.error_data_json is None
     call_line = line_of("misc.py", "    helper_that_fails()")
     raise_line = line_of("misc.py", 'raise ValueError("boom")')
     assert result.error_message == (
         "Uncaught ValueError: boom\n"
-        f'  File "misc.py", line {call_line}, in boom\n'
-        "    helper_that_fails()\n"
         f'  File "misc.py", line {raise_line}, in helper_that_fails\n'
-        '    raise ValueError("boom")'
+        '    raise ValueError("boom")\n'
+        f'  File "misc.py", line {call_line}, in boom\n'
+        "    helper_that_fails()"
     )
 
 

@@ -12,7 +12,7 @@ from tests.test_layers import SRC, imports_of
 
 PACKAGE = SRC / "runtimes" / "python"
 ALLOWED = {"errors", "values", "protocol", "runtimes"}
-HOST_ONLY = {"runtimes.python.host", "runtimes.python.process"}
+HOST_ONLY = {"runtimes.python.host", "runtimes.python.pool", "runtimes.python.process"}
 
 
 def test_runtime_modules_import_only_the_allowed_layers() -> None:

@@ -171,7 +171,7 @@ async def test_close_stops_every_worker_process() -> None:
     await rt.load("close-test", modules({"m.py": VERSIONED.format(n=7)}))
     backend = FakeBackend(rt, "close-test", None)
     assert await backend.value("query", "m.js:which") == 7.0
-    processes = [w.process for w in [*rt._idle, *rt._busy]]
+    processes = [w.process for pool in rt._pools.values() for w in pool.workers]
     assert processes
     await rt.close()
     await asyncio.sleep(0)

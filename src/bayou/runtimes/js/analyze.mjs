@@ -41,9 +41,12 @@ class ImportLogs {
 }
 
 /** Analyze every module of `version`; throws AnalysisError with the user-facing message. */
-export async function analyzeVersion(version, { env, timeoutMs }) {
+export async function analyzeVersion(version, { env, timeoutMs, only = null, skip = [] }) {
   const result = { modules: {}, schema: null, authConfig: null, definition: null };
-  const paths = [...version.modules.keys()].filter((p) => !p.startsWith("_deps/")).sort();
+  // "use node" modules are analyzed by a node worker, the others by a udf worker.
+  const paths = [...version.modules.keys()]
+    .filter((p) => !p.startsWith("_deps/") && (only === null || only.includes(p)) && !skip.includes(p))
+    .sort();
   for (const modulePath of paths) {
     // Each module gets its own copy: what one writes to process.env, the next never sees.
     const namespace = await evaluateForAnalysis(version, modulePath, { ...env }, timeoutMs);

@@ -10,6 +10,7 @@
 import { normalizeId } from "./ids.mjs";
 import { inspect } from "./inspect.mjs";
 import { formatFrame, headerOf } from "./stack.mjs";
+import { STORAGE_JS_SYSCALLS, storageJsSyscall } from "./storage.mjs";
 import { inspect as nodeInspect, types } from "node:util";
 
 export const MAX_LOG_LINES = 256;
@@ -19,6 +20,14 @@ const utf8 = new TextEncoder();
 /** Seconds the way Rust's Duration Debug prints them: 1s, 1.5s, 600s. */
 export function formatDuration(ms) {
   return `${Number((ms / 1000).toFixed(6))}s`;
+}
+
+/** A byte count as Convex's messages write it: `512 B`, `1.5 KiB`, `16 MiB`. */
+export function formatSize(bytes) {
+  for (const [unit, scale] of [["MiB", 2 ** 20], ["KiB", 2 ** 10]]) {
+    if (bytes >= scale) return `${Number((bytes / scale).toFixed(2))} ${unit}`;
+  }
+  return `${bytes} B`;
 }
 
 export function timeoutMessage(limitMs) {
@@ -113,11 +122,9 @@ export class Call {
     return deferred.promise;
   }
 
-  jsSyscall(op) {
-    throw this.realm.api.makeError(
-      `Bayou's JS runtime does not support the JS syscall ${op} yet (HTTP actions and ` +
-        "blob storage from actions are still to come)",
-    );
+  jsSyscall(op, args) {
+    if (STORAGE_JS_SYSCALLS.has(op)) return storageJsSyscall(this, op, args);
+    throw this.realm.api.makeError(`Unknown JS syscall ${op}`);
   }
 
   post(sid, op, argsJson) {

@@ -7,6 +7,7 @@
 // the types Node's APIs return, the seeded Math.random and frozen Date of queries and
 // mutations (which may not fetch or set timers), process.env, console, and `Convex`.
 
+import { webcrypto } from "node:crypto";
 import { types } from "node:util";
 import vm from "node:vm";
 
@@ -18,6 +19,7 @@ const WEB_GLOBALS = [
   "WritableStreamDefaultWriter", "TransformStream", "ByteLengthQueuingStrategy",
   "CountQueuingStrategy", "CompressionStream", "DecompressionStream", "AbortController",
   "AbortSignal", "Event", "EventTarget", "DOMException", "MessageChannel", "MessagePort",
+  "Crypto", "CryptoKey", "SubtleCrypto",
 ];
 const NODE_GLOBALS = [
   "Buffer", "setImmediate", "clearImmediate", "queueMicrotask", "fetch", "performance",
@@ -34,6 +36,49 @@ function hostGlobals(names) {
 
 export const ISOLATE_GLOBALS = hostGlobals(WEB_GLOBALS);
 export const NODE_ONLY_GLOBALS = hostGlobals(NODE_GLOBALS);
+
+/**
+ * Freeze every host object a query, mutation or isolate action can reach: the Web API
+ * globals handed to realms, what their prototypes and properties lead to, and the
+ * prototypes of the objects they return (iterators). The worker runs with
+ * `--frozen-intrinsics` (Object.prototype, Array.prototype, Promise … frozen) and
+ * `--disallow-code-generation-from-strings` (the host's Function and eval refuse
+ * strings), so a host object reached through `constructor` chains yields neither code
+ * nor a prototype to poison. Once per process, before the first realm.
+ */
+export function hardenHost() {
+  const roots = [
+    ...Object.values(ISOLATE_GLOBALS),
+    webcrypto,
+    webcrypto.subtle,
+    globalThis.performance,
+    Object.getPrototypeOf(new URLSearchParams().entries()),
+    Object.getPrototypeOf(new Headers().entries()),
+    Object.getPrototypeOf(new FormData().entries()),
+  ];
+  const never = new Set([globalThis, process]); // the host's own, never handed out
+  const seen = new Set();
+  const pending = [...roots];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if ((typeof value !== "object" && typeof value !== "function") || value === null) continue;
+    if (seen.has(value) || never.has(value)) continue;
+    seen.add(value);
+    try {
+      Object.freeze(value);
+    } catch {
+      // A typed array with elements cannot be frozen; nothing reachable holds one.
+    }
+    pending.push(Object.getPrototypeOf(value));
+    for (const key of Reflect.ownKeys(value)) {
+      const property = Reflect.getOwnPropertyDescriptor(value, key);
+      if (property === undefined) continue;
+      if ("value" in property) pending.push(property.value);
+      else pending.push(property.get, property.set);
+    }
+  }
+  return seen.size;
+}
 
 export const TYPE_TESTS = {
   ArrayBuffer: types.isArrayBuffer,

@@ -94,14 +94,18 @@ export class Realm {
   }
 
   hostHooks() {
+    // Node's own objects (process, require) reach "use node" realms only, which run on
+    // workers of their own (worker.mjs): elsewhere nothing of the host's is handed in but
+    // the hardened Web APIs (globals.mjs).
+    const node = this.kind === "node";
     return {
       typeTests: { ...TYPE_TESTS, Date: types.isDate },
       qmOnly: QM_ONLY_MESSAGE,
       subtle: webcrypto.subtle,
       webcrypto,
       performance: globalThis.performance,
-      process,
-      require: (name) => this.requireBuiltin(name),
+      process: node ? process : null,
+      require: node ? (name) => this.requireBuiltin(name) : null,
       dirname: path.join(tmpdir(), "bayou-node", String(this.version.id)),
       filename: path.join(tmpdir(), "bayou-node", String(this.version.id), "bundle.js"),
       now: () => this.frozenNow,
@@ -302,6 +306,7 @@ export class Realm {
   }
 
   builtinModule(specifier) {
+    if (this.kind !== "node") throw new Error(`Node.js modules are for "use node" modules only: ${specifier}`);
     let module = this.builtins.get(specifier);
     if (module !== undefined) return module;
     const exports = hostRequire(specifier);
@@ -319,7 +324,7 @@ export class Realm {
   }
 
   requireBuiltin(name) {
-    if (typeof name === "string" && isBuiltin(name)) return hostRequire(name);
+    if (this.kind === "node" && typeof name === "string" && isBuiltin(name)) return hostRequire(name);
     throw new Error(`Cannot require '${name}': only Node.js builtin modules can be required here`);
   }
 

@@ -1,7 +1,15 @@
 // Bayou's Node worker: runs Convex functions from the module sets `npx convex deploy`
 // pushes, bridging their syscalls to the Python host (bayou/runtimes/js/worker.py).
 //
-// Run as: node --experimental-vm-modules --no-warnings worker.mjs [--max-context-uses=N]
+// Run as: node --experimental-vm-modules --no-warnings worker.mjs --role=udf|action|node
+//          [--max-context-uses=N] [--retire-after-discards=N] [--memory-limit-mb=N]
+//
+// Roles: "udf" workers run queries and mutations (and analyze isolate modules), "action"
+// workers isolate actions, "node" workers "use node" actions (and analyze their modules).
+// Only "node" workers are Node as Node is: the others run with the host's intrinsics
+// frozen and its code generation from strings disallowed (worker.py passes the flags)
+// and harden every host object a realm can reach at start (globals.mjs), so that function
+// code that reaches a host object through a constructor chain finds no way out.
 //
 // PROTOCOL — one JSON object per line on stdin (host → worker) and stdout (worker → host);
 // stderr is free text the host copies to its logger. Values cross as JSON text where they
@@ -10,7 +18,7 @@
 // host → worker
 //   {"t":"load","v":V,"modules":[{"path","source","sourceMap","environment"}],"seed":N,"now":MS}
 //   {"t":"unload","v":V}
-//   {"t":"analyze","id":N,"v":V,"env":{…},"timeout":MS}
+//   {"t":"analyze","id":N,"v":V,"env":{…},"timeout":MS,"only":[paths]?,"skip":[paths]?}
 //   {"t":"call","id":N,"v":V,"kind":"query"|"mutation"|"action","path":"dir/m.js","name":"export",
 //    "args":"<JSON text of [args]>","env":{…},"seed":N,"now":MS,"tables":{"name":number},
 //    "rid":"request id","limit":MS,"snap":<convex-json Int64>|null}
@@ -39,8 +47,11 @@
 // context per call (prepared while idle). Actions of a version share one realm per worker,
 // each call carrying its own state through an AsyncLocalStorage scope.
 
+import { getHeapStatistics } from "node:v8";
+
 import { analyzeVersion, AnalysisError } from "./analyze.mjs";
-import { Call, timeoutMessage } from "./call.mjs";
+import { Call, formatSize, timeoutMessage } from "./call.mjs";
+import { hardenHost } from "./globals.mjs";
 import { currentActionCall, inActionScope, Realm } from "./realm.mjs";
 import { formatFrame, StackMapper } from "./stack.mjs";
 
@@ -48,16 +59,31 @@ const options = parseOptions(process.argv.slice(2));
 const versions = new Map();
 const calls = new Map();
 
+// Convex's limit on a function's return value (its `FUNCTION_MAX_RESULT_SIZE`).
+const MAX_RESULT_BYTES = 16 * 2 ** 20;
+// …and on an HTTP action's request and response bodies.
+const MAX_HTTP_BODY_BYTES = 20 * 2 ** 20;
+
 function parseOptions(argv) {
-  const out = { maxContextUses: 0, retireAfterDiscards: 100, retireHeapBytes: 768 * 2 ** 20 };
+  const out = { role: "udf", maxContextUses: 0, retireAfterDiscards: 100, retireHeapBytes: 768 * 2 ** 20, memoryLimitMb: 0 };
   for (const arg of argv) {
     let match = /^--max-context-uses=(\d+)$/.exec(arg);
     if (match) out.maxContextUses = Number(match[1]);
     match = /^--retire-after-discards=(\d+)$/.exec(arg);
     if (match) out.retireAfterDiscards = Number(match[1]);
+    match = /^--role=(udf|action|node)$/.exec(arg);
+    if (match) out.role = match[1];
+    match = /^--memory-limit-mb=(\d+)$/.exec(arg);
+    if (match) out.memoryLimitMb = Number(match[1]);
   }
   return out;
 }
+
+if (options.role !== "node") hardenHost();
+
+// The server is gone when its pipes are: never outlive it (nor spin on a closed pipe).
+process.stdout.on("error", () => process.exit(0));
+process.stderr.on("error", () => process.exit(0));
 
 // Node never frees a vm context that had a SourceTextModule (true of Node 20 and 24:
 // the module wrap holds its context strongly), so every realm dropped leaks ~0.5 MB.
@@ -76,7 +102,7 @@ function maybeRetire() {
   if (retiring || discarded === 0) return;
   const tooMany = options.retireAfterDiscards > 0 && discarded >= options.retireAfterDiscards;
   // Reading the heap size costs a few µs: look every 64 calls.
-  const heavy = (++finishes & 63) === 0 && process.memoryUsage().heapUsed > options.retireHeapBytes;
+  const heavy = (++finishes & 63) === 0 && getHeapStatistics().used_heap_size > options.retireHeapBytes;
   if (tooMany || heavy) {
     retiring = true;
     send(`{"t":"retire","discarded":${discarded}}`);
@@ -122,6 +148,12 @@ function flush(call) {
 function realmKind(call) {
   if (call.kind !== "action") return "udf";
   return call.version.modules.get(call.modulePath)?.environment === "node" ? "node" : "action";
+}
+
+/** Why this worker may not run a realm of `kind`, or null (the pool routes by role). */
+function wrongRole(kind) {
+  if ((kind === "node") === (options.role === "node")) return null;
+  return `Uncaught Error: Bayou's ${options.role} worker cannot run a ${kind === "node" ? '"use node"' : "Convex runtime"} function`;
 }
 
 function acquireRealm(version, kind, envKey) {
@@ -210,6 +242,12 @@ async function startCall(msg) {
     return;
   }
   const kind = realmKind(call);
+  const refused = wrongRole(kind);
+  if (refused !== null) {
+    call.failWith(refused);
+    finish(call, false);
+    return;
+  }
   if (kind !== "udf") {
     await startAction(call, version, kind);
     return;
@@ -296,6 +334,13 @@ function invoke(call, namespace) {
   const [flag, label, run] = INVOKERS[call.kind];
   const fn = namespace[call.exportName];
   const udfPath = `${call.modulePath}:${call.exportName}`;
+  if (call.kind === "action" && fn?.isRouter === true) {
+    runHttpAction(call, fn).then(
+      (value) => call.succeed(value),
+      (error) => call.fail(error),
+    ).finally(() => afterStep(call));
+    return;
+  }
   if (fn === undefined || fn === null) {
     call.failWith(`Uncaught Error: Couldn't find function '${call.exportName}' in module '${call.modulePath}'`);
     return;
@@ -314,7 +359,9 @@ function invoke(call, namespace) {
   call.realm.api.then(
     result,
     (value) => {
-      call.succeed(value);
+      const tooLarge = resultTooLarge(udfPath, value);
+      if (tooLarge === null) call.succeed(value);
+      else call.failWith(tooLarge);
       settled();
     },
     (error) => {
@@ -322,6 +369,59 @@ function invoke(call, namespace) {
       settled();
     },
   );
+}
+
+/**
+ * An HTTP action: `call.args` is `[{method, url, headers: [[name, value]…], body}]` (body
+ * Convex-encoded bytes or null); the deployment's router (`convex/http.ts`) picks the
+ * handler — exact path, then longest prefix — and its Response comes back as the JSON text
+ * of `{status, headers, body, routedPath}`.
+ */
+async function runHttpAction(call, router) {
+  const [incoming] = JSON.parse(call.args);
+  const method = String(incoming.method).toUpperCase();
+  const body = incoming.body && method !== "GET" && method !== "HEAD" ? Buffer.from(incoming.body.$bytes, "base64") : null;
+  const request = new Request(incoming.url, { method, headers: incoming.headers, body });
+  const pathname = new URL(request.url).pathname;
+  const match = router.lookup(pathname, method);
+  let response;
+  if (match === null) {
+    response = new Response(`No HttpAction routed for ${pathname}`, { status: 404 });
+  } else {
+    response = await match[0].invokeHttpAction(request);
+  }
+  if (!(response instanceof Response)) {
+    throw new Error("HTTP actions must return a Response");
+  }
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (bytes.length > MAX_HTTP_BODY_BYTES) {
+    throw new Error(`HTTP action response body is too large (actual: ${formatSize(bytes.length)}, limit: ${formatSize(MAX_HTTP_BODY_BYTES)})`);
+  }
+  return JSON.stringify({
+    status: response.status,
+    headers: [...response.headers.entries()],
+    body: { $bytes: bytes.toString("base64") },
+    routedPath: match === null ? null : match[2],
+  });
+}
+
+/** Convex's error for a return value past its limit, or null (`json`: the value's JSON). */
+function resultTooLarge(udfPath, json) {
+  // A UTF-8 byte is at least one UTF-16 unit, and a unit at most three bytes.
+  if (typeof json !== "string" || json.length * 3 <= MAX_RESULT_BYTES) return null;
+  if (json.length > MAX_RESULT_BYTES) return tooLargeMessage(udfPath, json.length, true);
+  const bytes = Buffer.byteLength(json, "utf8");
+  return bytes > MAX_RESULT_BYTES ? tooLargeMessage(udfPath, bytes, false) : null;
+}
+
+function tooLargeMessage(udfPath, bytes, atLeast) {
+  const actual = `${atLeast ? "at least " : ""}${formatSize(bytes)}`;
+  return `Function ${udfPath} return value is too large (actual: ${actual}, limit: ${formatSize(MAX_RESULT_BYTES)})`;
+}
+
+/** The call failed for want of memory (an allocation the address-space cap refused). */
+function outOfMemory(outcome) {
+  return !outcome.ok && /^Uncaught RangeError: Array buffer allocation failed/.test(outcome.message ?? "") && options.memoryLimitMb > 0;
 }
 
 /** Run `task` as user code of `call` (inside its realm's pump) and account its JS time. */
@@ -349,11 +449,9 @@ function afterStep(call) {
     finish(call, false);
     return;
   }
-  if (call.outbox.length > 0) {
-    flush(call);
-  } else if (call.pending.size === 0) {
-    waitForHostPromises(call);
-  }
+  if (call.outbox.length > 0) flush(call);
+  // A notice (sid 0, e.g. queryCleanup) gets no answer: host promises still need pumping.
+  if (call.pending.size === 0) waitForHostPromises(call);
 }
 
 // User code awaits neither a syscall nor anything else we drive (e.g. crypto.subtle, a
@@ -394,7 +492,14 @@ function finish(call, healthy) {
   const notices = call.outbox.filter((entry) => entry.startsWith("[0,"));
   call.outbox = notices;
   flush(call);
-  const outcome = call.outcome;
+  let outcome = call.outcome;
+  if (outOfMemory(outcome)) {
+    // As Convex: the call fails with its out-of-memory error, and this worker, which may
+    // be short of memory now, is replaced once it is idle.
+    outcome = { ok: false, message: `JavaScript execution ran out of memory (maximum memory usage: ${options.memoryLimitMb} MB)`, data: null };
+    retiring = true;
+    send(`{"t":"retire","discarded":${discarded}}`);
+  }
   const head = `{"t":"done","id":${call.id},"u":${call.used},"logs":${JSON.stringify(call.logs)},`;
   if (outcome.ok) {
     send(`${head}"ok":true,"value":${JSON.stringify(outcome.value ?? "null")}}`);
@@ -427,6 +532,9 @@ function onRet(msg) {
   const call = calls.get(msg.id);
   if (call === undefined || call.finished) return;
   if (call.realm.kind === "udf") {
+    // An answer is progress: waiting for host promises starts counting afresh.
+    call.idleSince = null;
+    call.idleSteps = 0;
     step(call, () => call.settle(msg.r));
   } else {
     call.settle(msg.r);
@@ -442,7 +550,7 @@ async function analyze(msg) {
     return;
   }
   try {
-    const result = await analyzeVersion(version, { env: msg.env ?? {}, timeoutMs: msg.timeout ?? 10_000 });
+    const result = await analyzeVersion(version, { env: msg.env ?? {}, timeoutMs: msg.timeout ?? 10_000, only: msg.only ?? null, skip: msg.skip ?? [] });
     send(JSON.stringify({ t: "analyzed", id: msg.id, ok: true, result }));
   } catch (error) {
     const message = error instanceof AnalysisError ? error.message : `Failed to analyze modules: ${error?.stack ?? error}`;

@@ -18,6 +18,13 @@ Messages (one JSON object a line; worker.mjs has the details):
     worker → host   ready · sys (a batch of syscalls) · done · analyzed · retire · pong
 A worker that leaked many vm contexts (Node never frees a context that had an ES module)
 sends `retire`; the pool replaces it once it is idle.
+
+Roles: "udf" (queries and mutations), "action" (isolate actions) and "node" ("use node"
+actions). Every role but "node" runs Node with its intrinsics frozen and code generation
+from strings disallowed (`HARDENED_FLAGS`; worker.mjs hardens the rest), and every role
+starts through the OS confinement launcher (`bayou.runtimes.confinement`) when the
+runtime gives a policy: its own user, Landlock, seccomp, an address-space cap, and death
+with the server.
 """
 
 from __future__ import annotations
@@ -25,10 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 import signal
 from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,7 @@ from typing import Any
 import orjson
 
 from bayou.errors import ConvexError, InternalError
+from bayou.runtimes.confinement import Policy, launcher_command
 from bayou.runtimes.js.analysis import AnalysisError
 from bayou.runtimes.js.eager import start_eagerly
 from bayou.runtimes.js.invocation import Invocation, InvocationResult, SyscallHandler
@@ -47,6 +54,15 @@ PROBE_GRACE_S = 1.0  # how long a worker past a call's deadline has to answer a 
 CANCEL_GRACE_S = 2.0
 READY_TIMEOUT_S = 30.0
 MAX_VERSIONS_PER_WORKER = 4
+NODE_FLAGS = ("--experimental-vm-modules", "--no-warnings")
+# Function code of queries, mutations and isolate actions may reach a host object (a Web
+# API's constructor chain): the host's Function and eval refuse strings and its
+# intrinsics are frozen, so such an object yields neither new code nor a prototype to
+# poison. "use node" actions are Node by design (npm packages use `new Function`).
+HARDENED_FLAGS = ("--disallow-code-generation-from-strings", "--frozen-intrinsics")
+# V8 stops the process ("JavaScript heap out of memory") past this heap, well inside the
+# address-space cap of a confined worker.
+HEAP_FRACTION_OF_CAP = 0.5
 
 logger = logging.getLogger("bayou.runtimes.js")
 
@@ -121,6 +137,8 @@ class _Pipe(asyncio.SubprocessProtocol):
             *lines, rest = self.err.split(b"\n")
             self.err = bytearray(rest)
             for line in lines:
+                if b"JavaScript heap out of memory" in line:
+                    self.worker._out_of_memory = True
                 logger.warning("JS worker %s: %s", self.worker.pid, line.decode(errors="replace"))
 
     def process_exited(self) -> None:
@@ -139,9 +157,13 @@ class Worker:
         retire_after_discards: int = 100,
         on_exit: Callable[[Worker], None] | None = None,
         on_retire: Callable[[Worker], None] | None = None,
+        policy: Policy | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.node = node
-        self.role = role  # "udf" (queries and mutations) or "action"
+        self.role = role  # "udf" (queries and mutations), "action" (isolate) or "node"
+        self.policy = policy  # OS confinement (None: the process is not confined)
+        self.env = {"TZ": "UTC"} if env is None else env
         self.max_context_uses = max_context_uses
         self.retire_after_discards = retire_after_discards
         self._on_exit_callback = on_exit
@@ -166,6 +188,7 @@ class Worker:
         self._probing: tuple[int, CallState, asyncio.TimerHandle] | None = None
         self._overrun: CallState | None = None
         self._stop_reason: str | None = None
+        self._out_of_memory = False  # V8 said so on stderr before it aborted
         self._exited = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -175,19 +198,14 @@ class Worker:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._ready = loop.create_future()
-        env = {**os.environ, "TZ": "UTC"}
         transport, _ = await loop.subprocess_exec(
             lambda: _Pipe(self),
-            self.node,
-            "--experimental-vm-modules",
-            "--no-warnings",
-            str(WORKER_SCRIPT),
-            f"--max-context-uses={self.max_context_uses}",
-            f"--retire-after-discards={self.retire_after_discards}",
+            *self.command(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=env,
+            # Only what Node needs (runtime.py builds it): never the server's secrets.
+            env=self.env,
             # Its own session: a Ctrl-C in the terminal (SIGINT to the foreground process
             # group) reaches only the server, which stops the workers in order. The worker
             # still ends with the server: its stdin closes.
@@ -202,6 +220,29 @@ class Worker:
         except TimeoutError:
             self.kill()
             raise InternalError(f"The JS worker ({self.node}) did not start") from None
+
+    def command(self) -> list[str]:
+        """The worker's command line: Node with its role's flags, through the confinement
+        launcher when there is a policy."""
+        flags = [*NODE_FLAGS, *(HARDENED_FLAGS if self.role != "node" else ())]
+        memory_mb = self.memory_limit_mb
+        if memory_mb:
+            flags.append(f"--max-old-space-size={int(memory_mb * HEAP_FRACTION_OF_CAP)}")
+        argv = [
+            self.node,
+            *flags,
+            str(WORKER_SCRIPT),
+            f"--role={self.role}",
+            f"--max-context-uses={self.max_context_uses}",
+            f"--retire-after-discards={self.retire_after_discards}",
+            f"--memory-limit-mb={memory_mb}",
+        ]
+        return argv if self.policy is None else launcher_command(self.policy, argv)
+
+    @property
+    def memory_limit_mb(self) -> int:
+        """The address-space cap of the process, in MiB (0: none)."""
+        return 0 if self.policy is None else self.policy.memory_bytes >> 20
 
     def kill(self) -> None:
         """Stop the process at once (SIGKILL); its calls fail as crashed."""
@@ -250,6 +291,18 @@ class Worker:
                 error_message=timeout_message(state.limit_ms / 1000),
                 timed_out=True,
                 user_time_ms=state.limit_ms,
+            )
+        if self._out_of_memory or code == -signal.SIGABRT:
+            # V8 aborts the process when its heap is full (or the address-space cap
+            # refuses an allocation it cannot do without): Convex's words for it.
+            limit = self.memory_limit_mb or "unknown"
+            return InvocationResult(
+                ok=False,
+                error_message=(
+                    f"JavaScript execution ran out of memory (maximum memory usage: {limit} MB)"
+                ),
+                user_time_ms=state.used_ms,
+                system_error=True,
             )
         if self._stop_reason is not None:
             why = self._stop_reason
@@ -324,7 +377,15 @@ class Worker:
             self._hand_control(state)
         else:
             state.deadline = self._loop.call_later(inv.limit_s, self._cancel_action, state)
-        return await state.future
+        try:
+            return await state.future
+        except asyncio.CancelledError:
+            if not qm:
+                # The caller is gone (an HTTP client disconnected): stop the action.
+                if state.deadline is not None:
+                    state.deadline.cancel()
+                self._cancel_action(state, "Client disconnected")
+            raise
 
     async def ping(self) -> None:
         """One round trip through the worker's event loop (health checks, measurements)."""
@@ -335,13 +396,26 @@ class Worker:
         self._send(b'{"t":"ping","id":%d}\n' % request_id)
         await fut
 
-    async def analyze(self, version: str, env: dict[str, str], timeout_s: float) -> dict[str, Any]:
-        """The worker's analysis result of a loaded module set (raises AnalysisError)."""
+    async def analyze(
+        self,
+        version: str,
+        env: dict[str, str],
+        timeout_s: float,
+        *,
+        only: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> dict[str, Any]:
+        """The worker's analysis result of a loaded module set (raises AnalysisError):
+        of its modules `only` (default all), less those in `exclude`."""
         request_id = self._next_id
         self._next_id += 1
         fut: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._analyses[request_id] = fut
-        message = {"t": "analyze", "id": request_id, "v": version, "env": env}
+        message: dict[str, Any] = {"t": "analyze", "id": request_id, "v": version, "env": env}
+        if only is not None:
+            message["only"] = sorted(only)
+        if exclude:
+            message["skip"] = sorted(exclude)
         self._send(orjson.dumps({**message, "timeout": timeout_s * 1000}) + b"\n")
         modules = max(1, len(self.loaded))
         try:
@@ -577,10 +651,10 @@ class Worker:
         self._stop_reason = "a function it called ran past its time limit"
         self.kill()
 
-    def _cancel_action(self, state: CallState) -> None:
+    def _cancel_action(self, state: CallState, message: str | None = None) -> None:
         if state.result is not None or not self.alive:
             return
-        message = timeout_message(state.limit_ms / 1000)
+        message = message or timeout_message(state.limit_ms / 1000)
         self._send(orjson.dumps({"t": "cancel", "id": state.id, "message": message}) + b"\n")
         state.deadline = self._loop.call_later(CANCEL_GRACE_S, self._kill_stuck, state)
 

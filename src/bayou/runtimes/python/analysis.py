@@ -10,6 +10,7 @@ Module keys are the pushed paths (`admin/users.py`); function paths are `admin/u
 adds `httpRoutes` (`[{"route": {"path", "method"}, "pos": null}]`, prefix routes ending in
 `*`); `crons.py` adds the `cronJobs().export()` JSON as `cronSpecs` (and as `crons`, the
 key the JS analysis uses). `schema.py` gives `schema` and is not listed in `modules`.
+`auth_config.py` (`providers = [...]`, the twin of auth.config.ts) gives `authConfig`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bayou.runtimes.python.loader import App, crons_of, exports_of, router_of, s
 from bayou.runtimes.python.logs import LogSink
 
 _ROUTE_METHODS: Final = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+AUTH_CONFIG: Final = "auth_config.py"  # auth.config.ts's twin: `providers = [...]`
 
 
 class AnalysisFailed(Exception):
@@ -73,7 +75,34 @@ def analyze_module(path: str, module: ModuleType) -> dict[str, Any]:
     return entry
 
 
+def auth_config_of(module: ModuleType) -> dict[str, Any]:
+    """`auth_config.py`'s `providers`, as auth.config.ts's default export: a list of
+    providers with Convex's keys (`application_id` is accepted for `applicationID`)."""
+    providers = getattr(module, "providers", None)
+    if not isinstance(providers, list | tuple) or not all(isinstance(p, dict) for p in providers):
+        raise ValueError(
+            "auth_config.py must define `providers`, a list of dicts such as "
+            '{"domain": "https://issuer.example.com", "application_id": "convex"} or '
+            '{"type": "customJwt", "issuer": ..., "jwks": ..., "algorithm": "RS256"}'
+        )
+    out = []
+    for provider in providers:
+        entry = {k: v for k, v in provider.items() if k != "application_id"}
+        if "application_id" in provider:
+            entry["applicationID"] = provider["application_id"]
+        out.append(orjson.loads(orjson.dumps(entry)))
+    return {"providers": out}
+
+
 def _import_failure(path: str, error: BaseException, app: App, logs: LogSink) -> str:
+    if path == AUTH_CONFIG and isinstance(error, KeyError) and error.args:
+        # os.environ["NAME"] of a variable the deployment lacks, as Convex words it.
+        name = error.args[0]
+        return (
+            f"Environment variable {name} is used in auth config file but its value was not "
+            f"set. Set it with `bayou env set {name} <value>` (or `npx convex env set`) and "
+            "deploy again."
+        )
     where = app.errors.location(error)
     at = f" (at {where})" if where is not None else ""
     message = f"Failed to analyze {path}{at}: {app.errors.describe(error)}"
@@ -96,6 +125,8 @@ def analyze_app(app: App, paths: list[str], logs: LogSink) -> dict[str, Any]:
         try:
             if path == "schema.py":
                 result["schema"] = orjson.loads(schema_of(module).export())
+            elif path == AUTH_CONFIG:
+                result["authConfig"] = auth_config_of(module)
             elif path == "__init__.py" or path.endswith("/__init__.py"):
                 if exports_of(module):
                     raise ValueError(

@@ -6,10 +6,19 @@
     analysis = await runtime.analyze(version)     # {"modules", "schema", …} (analysis.py)
     result = await runtime.invoke(call, syscalls) # run one function in a worker process
 
-A pool of worker processes (`python -m bayou.runtimes.python.worker`) runs the calls, one
-call per worker at a time, preferring a worker that already imported the call's version;
-`min_idle` spare workers are kept started, at most `max_idle` idle ones are kept (by
-default as many as queries or mutations may run at once).
+Two pools of worker processes (`python -m bayou.runtimes.python.worker`, pool.py) run the
+calls, one call per worker at a time, preferring a worker that already imported the
+call's version: one for queries, mutations and analysis, one for actions (HTTP actions
+too), because their workers are confined differently by the OS (`bayou.runtimes.
+confinement`, applied by each worker before it imports user code, and irreversible):
+  queries and mutations   no network, no new process, no file written, nothing read but
+                          Python's own files and the app's modules;
+  actions                 the network, processes, and a private temporary directory.
+Both get a minimal environment, an unprivileged user (when the server is root and
+Python is readable by it), an address-space cap (a `MemoryError` fails the call with an
+out-of-memory error and replaces the worker) and die with the server. `min_idle` spare
+query workers are kept started (one action worker), at most `max_idle` idle ones per pool
+(by default as many as queries or mutations may run at once).
 Concurrency is limited per kind like the JS runtime (16 queries, 16 mutations, 64 actions
 by default); a call made while another call of this runtime is running in the same task
 chain (`ctx.run_query` from an action, `ctx.run_mutation` from a mutation) bypasses the
@@ -28,13 +37,16 @@ loop sees the conflict.
 from __future__ import annotations
 
 import asyncio
+import compileall
 import hashlib
 import os
 import re
 import shutil
 import sys
+import sysconfig
 import tempfile
 import time
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,24 +54,19 @@ from typing import Any, Final
 
 from bayou.errors import BadRequest, InternalError
 from bayou.runtimes.base import Invocation, InvocationResult, RuntimeModule, SyscallHandler
-from bayou.runtimes.python.process import WorkerCrashed, WorkerProcess
+from bayou.runtimes.confinement import POLICY_VARIABLE, Policy
+from bayou.runtimes.confiner import Confiner, worker_environment
+from bayou.runtimes.python.pool import WorkerPool
+from bayou.runtimes.python.process import WorkerProcess
 
 APP_PACKAGE: Final = "convex"
 _VERSION_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _INSIDE_CALL: ContextVar[bool] = ContextVar("bayou_python_inside_call", default=False)
-_ENV_PASSED: Final = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TMPDIR",
-    "TEMP",
-    "TMP",
-    "SYSTEMROOT",
-    "VIRTUAL_ENV",
+_ENV_PASSED: Final = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "SYSTEMROOT", "VIRTUAL_ENV")
+_NETWORK_ENV: Final = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "NO_PROXY",
@@ -67,6 +74,8 @@ _ENV_PASSED: Final = (
     "https_proxy",
     "no_proxy",
 )
+# The address-space cap of a worker.
+DEFAULT_MEMORY_LIMIT_BYTES: Final = 4 << 30
 
 
 class AnalysisError(BadRequest):
@@ -84,20 +93,46 @@ class _Version:
     import_now: float
 
 
-def _worker_env() -> dict[str, str]:
+_PACKAGE_ROOT: Final = str(Path(__file__).resolve().parents[3])  # the directory of `bayou`
+
+
+def _worker_env(*, network: bool, home: str, policy: Policy | None) -> dict[str, str]:
     """The environment of worker processes: the system basics, not the server's secrets.
 
     `PYTHONHASHSEED=0` makes set and dict-of-str iteration orders the same in every worker
     (query results must not depend on which worker ran them); `TZ=UTC` as in Convex.
     """
-    env = {k: os.environ[k] for k in _ENV_PASSED if k in os.environ}
-    package_root = str(Path(__file__).resolve().parents[3])  # the directory holding `bayou`
     existing = os.environ.get("PYTHONPATH")
-    env["PYTHONPATH"] = package_root + (os.pathsep + existing if existing else "")
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONUNBUFFERED"] = "1"
-    env["TZ"] = "UTC"
-    return env
+    extra = {
+        "PYTHONPATH": _PACKAGE_ROOT + (os.pathsep + existing if existing else ""),
+        "PYTHONHASHSEED": "0",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the host compiles the modules (load)
+        "TZ": "UTC",
+        "HOME": home,
+        "TMPDIR": home,
+    }
+    if policy is not None:
+        extra[POLICY_VARIABLE] = policy.to_json()
+    return worker_environment(_ENV_PASSED + (_NETWORK_ENV if network else ()), extra)
+
+
+def python_files(python: str) -> list[str]:
+    """What a Python worker reads besides the system's: the interpreter's installation,
+    its libraries (the virtualenv's too) and Bayou itself."""
+    paths = sysconfig.get_paths()
+    found = [
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        *(paths[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")),
+        _PACKAGE_ROOT,
+        *(os.environ.get("PYTHONPATH") or "").split(os.pathsep),
+        # Not the server's own directory ("" or its cwd): a data directory may be there.
+        *(p for p in sys.path if p and os.path.abspath(p) != os.getcwd()),
+    ]
+    return [p for p in dict.fromkeys(found) if p and os.path.exists(p)]
 
 
 def _split_path(path: str) -> tuple[str, str]:
@@ -129,7 +164,17 @@ class PythonRuntime:
         analysis_timeout_s: float = 30.0,
         kill_grace_s: float = 0.5,
         root_dir: str | None = None,
+        confine: bool = True,
+        private_dirs: Sequence[str] = (),
+        memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
+        testing: bool = False,
     ) -> None:
+        """`confine`: confine the workers by the OS where it can; `private_dirs` (the
+        data directory) stay unreadable to them even when a directory above is granted;
+        `memory_limit_bytes`: each worker's address-space cap; `testing`: for the test
+        harness (`bayou.testing`), actions see the invocation's clock (a fake one) frozen,
+        as queries and mutations do, and their HTTP requests go to the harness's stubs
+        (`stubbed_network`) instead of the network."""
         self.python = python or sys.executable
         self.min_idle = min_idle
         # Keep as many idle workers as calls may run at once: a smaller cap makes a steady
@@ -143,13 +188,14 @@ class PythonRuntime:
         self._limits = {"query": max_queries, "mutation": max_mutations, "action": max_actions}
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._versions: dict[str, _Version] = {}
-        self._idle: list[WorkerProcess] = []
-        self._busy: set[WorkerProcess] = set()
-        self._background: set[asyncio.Task[Any]] = set()
-        self._spawning = 0
-        self._env = _worker_env()
+        self._confine = confine
+        self._private_dirs = tuple(private_dirs)
+        self._memory_limit_bytes = memory_limit_bytes
+        self.testing = testing
+        self._tmp: str | None = None
+        self.confiner: Confiner | None = None
+        self._pools: dict[str, WorkerPool] = {}
         self._closed = False
-        self.spawned = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -166,36 +212,68 @@ class PythonRuntime:
         return self._root
 
     async def start(self) -> None:
-        """Prepare the module directory and start `min_idle` workers."""
+        """Prepare the module directory and the confinement, start `min_idle` workers."""
         self._closed = False
         self._slots = {kind: asyncio.Semaphore(n) for kind, n in self._limits.items()}
-        _ = self.root
-        for _i in range(self.min_idle - len(self._idle)):
-            self._idle.append(await self._spawn())
+        if not self._pools:
+            self._pools = self._make_pools()
+        await asyncio.gather(*(pool.start() for pool in self._pools.values()))
+
+    def _make_pools(self) -> dict[str, WorkerPool]:
+        root = self.root
+        confiner = Confiner(
+            self.python,
+            python_files(self.python),
+            private=self._private_dirs,
+            memory_bytes=self._memory_limit_bytes,
+            enabled=self._confine,
+        )
+        self.confiner = confiner
+        confiner.own(root)
+        self._tmp = tempfile.mkdtemp(prefix="bayou-python-tmp-")
+        confiner.own(self._tmp, writable=True)
+        udf = confiner.policy(
+            "Python queries and mutations",
+            network=False,
+            processes=False,
+            read=[root],
+            exec_after_start=False,
+        )
+        action = confiner.policy(
+            "Python actions", network=True, processes=True, read=[root], write=[self._tmp]
+        )
+        udf_env = _worker_env(network=False, home=root, policy=udf)
+        action_env = _worker_env(network=True, home=self._tmp, policy=action)
+        if self.testing:
+            from bayou.runtimes.python import stubbed_network
+
+            action_env[stubbed_network.ENV_FLAG] = "1"
+        return {
+            "udf": WorkerPool(
+                lambda: WorkerProcess.spawn(self.python, udf_env, root),
+                min_idle=self.min_idle,
+                max_idle=self.max_idle,
+            ),
+            "action": WorkerPool(
+                lambda: WorkerProcess.spawn(self.python, action_env, root),
+                min_idle=min(self.min_idle, 1),
+                # Keep what a burst of actions (HTTP actions under load) started: a new
+                # process costs far more than the call.
+                max_idle=max(self.max_idle, self._limits["action"]),
+            ),
+        }
 
     async def close(self) -> None:
         """Stop every worker and remove the module directory."""
         self._closed = True
-        # Let spare workers finish starting (they see `_closed` and stop) and discarded
-        # ones finish stopping, so that no process outlives the runtime.
-        pending = list(self._background)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=10.0)
-            for task in late:
-                task.cancel()
-        workers = self._idle + list(self._busy)
-        self._idle, self._busy = [], set()
-        await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+        await asyncio.gather(*(pool.close() for pool in self._pools.values()))
+        self._pools = {}  # a restart builds them anew (new directories, new policies)
         if self._owns_root and self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
-
-    async def _spawn(self) -> WorkerProcess:
-        self.spawned += 1
-        try:
-            return await WorkerProcess.spawn(self.python, self._env, self.root)
-        except WorkerCrashed as e:
-            raise InternalError(str(e)) from None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     # -- modules -----------------------------------------------------------------------
 
@@ -232,6 +310,8 @@ class PythonRuntime:
             init = directory / "__init__.py"
             if not init.exists():
                 init.write_text("", encoding="utf-8")
+        # Compiled here, once: the workers may write nothing (and need not compile).
+        compileall.compile_dir(str(package), quiet=2, workers=1)
         if base.exists():
             shutil.rmtree(staging, ignore_errors=True)
         else:
@@ -267,11 +347,12 @@ class PythonRuntime:
             "importNow": loaded.import_now,
             "limit": self.analysis_timeout_s,
         }
-        worker = await self._acquire(version)
+        pool = self._pool("udf")
+        worker = await pool.acquire(version)
         try:
             reply = await worker.analyze(message, self.analysis_timeout_s)
         finally:
-            self._release(worker)
+            pool.release(worker)
         if not reply.get("ok"):
             raise AnalysisError(str(reply.get("message") or "Failed to analyze the modules"))
         return reply["result"]
@@ -302,79 +383,42 @@ class PythonRuntime:
             "importSeed": loaded.import_seed,
             "importNow": loaded.import_now,
         }
+        if self.testing:
+            message["frozenClock"] = True
         nested = _INSIDE_CALL.get()
         slot = None if nested or not self._slots else self._slots[call.udf_type]
         if slot is not None:
             await slot.acquire()
         token = _INSIDE_CALL.set(True)
+        pool = self._pool("action" if call.udf_type == "action" else "udf")
         try:
-            worker = await self._acquire(call.version)
+            worker = await pool.acquire(call.version)
             try:
                 return await worker.run(call, syscalls, message, self.kill_grace_s)
             finally:
-                self._release(worker)
+                pool.release(worker)
         finally:
             _INSIDE_CALL.reset(token)
             if slot is not None:
                 slot.release()
 
-    # -- the pool ----------------------------------------------------------------------
+    # -- the pools ---------------------------------------------------------------------
 
-    async def _acquire(self, version: str) -> WorkerProcess:
-        idle = self._idle
-        while idle and not idle[-1].alive:
-            idle.pop()
-        chosen = next((w for w in reversed(idle) if w.version == version and w.alive), None)
-        if chosen is None:
-            chosen = next((w for w in reversed(idle) if w.alive), None)
-        if chosen is not None:
-            idle.remove(chosen)
-        self._top_up()
-        if chosen is None:
-            chosen = await self._spawn()
-        chosen.version = version
-        self._busy.add(chosen)
-        return chosen
-
-    def _release(self, worker: WorkerProcess) -> None:
-        self._busy.discard(worker)
-        if self._closed or not worker.alive or len(self._idle) >= self.max_idle:
-            self._discard(worker)
-        else:
-            self._idle.append(worker)
-        self._top_up()
-
-    def _discard(self, worker: WorkerProcess) -> None:
-        if worker.killed or worker.process.returncode is not None:
-            self._in_background(worker.wait())
-        else:
-            self._in_background(worker.close())
-
-    def _top_up(self) -> None:
-        """Keep `min_idle` spare workers ready (started in the background), so that a burst
-        of calls does not wait for processes to start."""
-        while not self._closed and len(self._idle) + self._spawning < self.min_idle:
-            self._spawning += 1
-            self._in_background(self._replenish())
-
-    async def _replenish(self) -> None:
-        try:
-            worker = await self._spawn()
-        except InternalError:
-            return
-        finally:
-            self._spawning -= 1
-        if self._closed:
-            await worker.close()
-        else:
-            self._idle.append(worker)
-
-    def _in_background(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def _pool(self, kind: str) -> WorkerPool:
+        if not self._pools:
+            raise InternalError("The Python runtime is not running (call start())")
+        return self._pools[kind]
 
     @property
     def workers(self) -> int:
         """How many worker processes are running (idle and busy)."""
-        return len(self._idle) + len(self._busy)
+        return sum(len(pool.workers) for pool in self._pools.values())
+
+    @property
+    def spawned(self) -> int:
+        """How many worker processes were started so far."""
+        return sum(pool.spawned for pool in self._pools.values())
+
+    def worker_pids(self) -> dict[str, list[int]]:
+        """Process ids of the running workers, by pool ("udf", "action")."""
+        return {kind: [w.process.pid for w in pool.workers] for kind, pool in self._pools.items()}

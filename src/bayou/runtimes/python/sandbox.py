@@ -13,7 +13,13 @@ Inside a query or a mutation (and while modules are imported):
   the no-argument forms of `time.localtime/gmtime/ctime/strftime` return the frozen time
   (`time.monotonic`/`perf_counter` keep running: they measure, they do not date);
 - `socket` connections and name lookups raise "network access is only allowed in actions".
-Actions see the real world.
+Actions see the real world (but for the clock under the test harness, `bayou.testing`,
+which freezes theirs too at its fake clock's time: `Execution.frozen_clock`).
+
+None of this is a security boundary: function code can undo any patch (`_socket`,
+`ctypes`). What queries and mutations may not do — the network, processes, files — is
+enforced by the OS confinement of their workers (`bayou.runtimes.confinement`); the
+network patch only words the refusal for users.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ class Execution:
     seed: int
     logs: LogSink = field(default_factory=LogSink)
     network: bool = False
+    # The harness (bayou.testing) freezes actions' clock too, at its fake clock's time.
+    frozen_clock: bool = False
     _rng: random.Random | None = field(default=None, init=False, repr=False)
 
     @property
@@ -87,6 +95,13 @@ _RANDOM_FUNCTIONS: Final = (
 def _deterministic() -> Execution | None:
     execution = CURRENT.get()
     return execution if execution is not None and execution.deterministic else None
+
+
+def _frozen_clock() -> Execution | None:
+    execution = CURRENT.get()
+    if execution is None or not (execution.deterministic or execution.frozen_clock):
+        return None
+    return execution
 
 
 def current_logs() -> LogSink | None:
@@ -144,11 +159,11 @@ def _patch_time() -> None:
     original_time, original_time_ns = time.time, time.time_ns
 
     def frozen_time() -> float:
-        execution = _deterministic()
+        execution = _frozen_clock()
         return original_time() if execution is None else execution.now_ms / 1000.0
 
     def frozen_time_ns() -> int:
-        execution = _deterministic()
+        execution = _frozen_clock()
         return original_time_ns() if execution is None else int(execution.now_ms * 1_000_000)
 
     time.time = frozen_time
@@ -157,7 +172,7 @@ def _patch_time() -> None:
     def with_default_now(original: Any) -> Any:
         @functools.wraps(original)
         def wrapper(*args: Any) -> Any:
-            if not args and _deterministic() is not None:
+            if not args and _frozen_clock() is not None:
                 return original(frozen_time())
             return original(*args)
 
@@ -201,13 +216,13 @@ def _patch_datetime(now: Any) -> None:
 
         @classmethod
         def now(cls, tz: datetime.tzinfo | None = None) -> Any:
-            if _deterministic() is None:
+            if _frozen_clock() is None:
                 return real_datetime.now(tz)
             return real_datetime.fromtimestamp(now(), tz)
 
         @classmethod
         def utcnow(cls) -> Any:
-            if _deterministic() is None:
+            if _frozen_clock() is None:
                 return real_datetime.utcnow()
             return real_datetime.fromtimestamp(now(), datetime.UTC).replace(tzinfo=None)
 
@@ -220,7 +235,7 @@ def _patch_datetime(now: Any) -> None:
 
         @classmethod
         def today(cls) -> Any:
-            if _deterministic() is None:
+            if _frozen_clock() is None:
                 return real_date.today()
             return real_date.fromtimestamp(now())
 

@@ -1,11 +1,16 @@
 """Errors of user code as callers see them: the exception, then the user's frames.
 
-    Uncaught ValueError: boom
+    Uncaught ValueError: bad value 'x'
+      File "lib/checks.py", line 3, in check
+        raise ValueError(f"bad value {x!r}")
       File "messages.py", line 12, in send
-        raise ValueError("boom")
+        check(body)
 
 Only frames in the pushed modules are kept (Bayou's and the standard library's are noise
-to the reader), with paths relative to the functions folder.
+to the reader), with paths relative to the functions folder, and the line that raised
+comes first, then its callers — the order of the JavaScript stacks Convex shows, so the
+file and line to open are right under the message, in a client's error, `bayou dev`,
+`bayou logs` and the test harness alike.
 """
 
 from __future__ import annotations
@@ -77,7 +82,8 @@ class ErrorFormatter:
         return f"{name}: {text}" if text else name
 
     def user_frames(self, tb: TracebackType | None) -> list[str]:
-        """The user's frames of a traceback, formatted like Python's, outermost first."""
+        """The user's frames of a traceback, formatted like Python's, innermost first
+        (where the error was raised, then its callers)."""
         out = []
         for frame in traceback.extract_tb(tb):
             rel = self.relative(frame.filename)
@@ -87,6 +93,7 @@ class ErrorFormatter:
             if frame.line:
                 text += f"\n    {frame.line.strip()}"
             out.append(text)
+        out.reverse()
         return out
 
     def describe(self, error: BaseException) -> str:

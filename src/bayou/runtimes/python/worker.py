@@ -2,7 +2,10 @@
 
     python -m bayou.runtimes.python.worker <fd in> <fd out>
 
-It speaks the frames of `frames.py` on the two descriptors, runs one call at a time
+Before anything else it confines itself by the policy the host put in its environment
+(`bayou.runtimes.confinement`: its user, Landlock, seccomp, rlimits, death with the host),
+so no user module is imported into an unconfined process. It speaks the frames of
+`frames.py` on the two descriptors, runs one call at a time
 (queries and mutations under the sandbox of `sandbox.py`, each call with a fresh `ctx`),
 and answers analysis requests. Its stdout is redirected to stderr so that nothing but
 frames ever reaches the host's pipe; `print` and `logging` inside a call become the call's
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import resource
 import signal
 import sys
 from types import FrameType
@@ -25,8 +29,9 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from bayou.errors import ConvexError
+from bayou.runtimes.confinement import POLICY_VARIABLE, Policy, apply
 from bayou.runtimes.python import logs as call_logs
-from bayou.runtimes.python import sandbox
+from bayou.runtimes.python import sandbox, stubbed_network
 from bayou.runtimes.python.analysis import AnalysisFailed, analyze_app
 from bayou.runtimes.python.api.context import make_ctx
 from bayou.runtimes.python.api.functions import RegisteredFunction
@@ -47,6 +52,30 @@ from bayou.runtimes.python.tracebacks import ErrorFormatter
 from bayou.values import json as vjson
 
 _KIND_LABELS: Final = {"query": "Query", "mutation": "Mutation", "action": "Action"}
+# Convex's limit on a function's return value (its `FUNCTION_MAX_RESULT_SIZE`).
+MAX_RESULT_BYTES: Final = 16 << 20
+
+
+def result_too_large(path: str, size: int) -> str:
+    """Convex's words for a return value past the limit."""
+    return (
+        f"Function {path} return value is too large (actual: {_format_size(size)}, "
+        f"limit: {_format_size(MAX_RESULT_BYTES)})"
+    )
+
+
+def _format_size(n: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.2f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} B"
+
+
+def out_of_memory_message() -> str:
+    """Convex's words for a function out of memory, with this worker's cap."""
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    cap = "unknown" if limit == resource.RLIM_INFINITY else str(limit >> 20)
+    return f"Python execution ran out of memory (maximum memory usage: {cap} MB)"
 
 
 class WorkerError(Exception):
@@ -87,8 +116,13 @@ class Worker:
         """Run one call and send its result; True when this worker must retire."""
         kind = msg["kind"]
         deterministic = kind != "action"
+        frozen = bool(msg.get("frozenClock"))  # the test harness's fake clock
         execution = sandbox.Execution(
-            deterministic, float(msg["now"]), int(msg["seed"]), network=not deterministic
+            deterministic,
+            float(msg["now"]),
+            int(msg["seed"]),
+            network=not deterministic,
+            frozen_clock=frozen,
         )
         timer = UserTimer(float(msg["limit"]), pausable=deterministic)
         channel = CallChannel(self.wire, msg["id"], timer)
@@ -97,11 +131,12 @@ class Worker:
             kind,
             request_id=msg.get("rid") or "",
             table_numbers=msg.get("tables") or {},
-            now_ms=float(msg["now"]) if deterministic else None,
+            now_ms=float(msg["now"]) if deterministic or frozen else None,
         )
         self.environment.apply(msg.get("env") or {})
         self.timer = timer
         token = sandbox.CURRENT.set(execution)
+        call_token = stubbed_network.CURRENT_CALL.set(info)
         retire = False
         app: App | None = None
         try:
@@ -111,11 +146,21 @@ class Worker:
                     msg["v"], msg["dir"], msg.get("env") or {}, msg["importSeed"], msg["importNow"]
                 )
                 value = self._run(msg, app, info, execution.logs)
-                text = vjson.dumps(value).decode()
+                encoded = vjson.dumps(value)
                 timer.stop()
-                outcome: dict[str, Any] = {"ok": True, "value": text}
+                if len(encoded) > MAX_RESULT_BYTES:
+                    path = f"{msg['module'].removesuffix('.py')}.js:{msg['name']}"
+                    raise WorkerError(result_too_large(path, len(encoded)))
+                outcome: dict[str, Any] = {"ok": True, "value": encoded.decode()}
             except UserTimeout:
                 raise
+            except MemoryError:
+                # The address-space cap refused an allocation: the call fails as Convex
+                # words it, and the worker, which may be short of memory now, retires.
+                timer.stop()
+                message = out_of_memory_message()
+                outcome = {"ok": False, "error": {"message": message, "data": None}}
+                retire = True
             except BaseException as error:  # user code may raise anything, even SystemExit
                 timer.stop()
                 outcome = self._failure(error, app)
@@ -131,6 +176,7 @@ class Worker:
             timer.stop()
             self.timer = None
             sandbox.CURRENT.reset(token)
+            stubbed_network.CURRENT_CALL.reset(call_token)
         execution.logs.flush()
         channel.finish()
         self.wire.send(
@@ -240,7 +286,9 @@ class Worker:
 
     def _failure(self, error: BaseException, app: App | None) -> dict[str, Any]:
         if isinstance(error, WorkerError):
-            return {"ok": False, "error": {"message": f"Uncaught Error: {error}", "data": None}}
+            text = str(error)
+            message = text if text.startswith("Function ") else f"Uncaught Error: {text}"
+            return {"ok": False, "error": {"message": message, "data": None}}
         errors = app.errors if app is not None else ErrorFormatter()
         message = errors.describe(error)
         data = None
@@ -302,8 +350,13 @@ def _as_response(result: Any, path: str) -> Response:
 def main(argv: list[str]) -> None:
     """Entry point: `python -m bayou.runtimes.python.worker <fd in> <fd out>`."""
     fd_in, fd_out = int(argv[1]), int(argv[2])
+    policy = os.environ.pop(POLICY_VARIABLE, None)
+    if policy is not None:
+        apply(Policy.from_json(policy))
     os.dup2(2, 1)  # stray writes to fd 1 (C extensions, os.write) land in stderr
     sandbox.install()
+    if os.environ.pop(stubbed_network.ENV_FLAG, None):
+        stubbed_network.install()  # the test harness answers actions' HTTP requests
     call_logs.install(sandbox.current_logs)
     worker = Worker(Wire(fd_in, fd_out))
     signal.signal(signal.SIGALRM, worker.on_alarm)

@@ -6,6 +6,8 @@
 // stdin:  {"id": 1, "kind": "query"|"mutation"|"action", "path": "messages:list", "args": {...}}
 // stdout: {"id": 1, "value": <convex json>}  or  {"id": 1, "error": "...", "data"?: <convex json>}
 // Values cross as Convex-encoded JSON. The first line out is {"ready": true}.
+// {"id": 2, "kind": "setAuth", "args": {"token": "<jwt>"}} makes the client send that user
+// token from then on (`setAuth`; the WebSocket client's token fetcher always returns it).
 "use strict";
 // Clients print function log lines with console.*: keep stdout for answers.
 for (const level of ["log", "info", "warn", "debug"]) console[level] = console.error;
@@ -32,6 +34,13 @@ const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", async (line) => {
   if (!line.trim()) return;
   const cmd = JSON.parse(line);
+  if (cmd.kind === "setAuth") {
+    const token = cmd.args.token;
+    if (mode === "http") client.setAuth(token);
+    else client.setAuth(async () => token);
+    emit({ id: cmd.id, value: null });
+    return;
+  }
   try {
     const ref = makeFunctionReference(cmd.path);
     const value = await client[cmd.kind](ref, jsonToConvex(cmd.args));

@@ -4,7 +4,7 @@ Rust-core `convex.ConvexClient` ("ws") — driven by a test over JSON lines, in 
 
     python pypi_driver.py <deployment url> http|ws [admin key]
 
-The protocol is npm_driver.cjs's: Convex-encoded JSON both ways.
+The protocol is npm_driver.cjs's: Convex-encoded JSON both ways (`setAuth` included).
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ def main(url: str, mode: str, admin_key: str | None) -> None:
             continue
         cmd = json.loads(line)
         out: dict[str, Any] = {"id": cmd["id"]}
+        if cmd["kind"] == "setAuth":
+            client.set_auth(cmd["args"]["token"])
+            out["value"] = None
+            print(json.dumps(out), flush=True)
+            continue
         try:
             value = getattr(client, cmd["kind"])(cmd["path"], from_json(cmd["args"]))
             out["value"] = to_json(value)

@@ -23,6 +23,7 @@ from bayou.runtimes.python.api.context import (
     AsyncQueryCtx,
     MutationCtx,
     QueryCtx,
+    UserIdentity,
 )
 from bayou.runtimes.python.api.crons import Crons
 from bayou.runtimes.python.api.functions import (
@@ -58,6 +59,7 @@ __all__ = [
     "RegisteredFunction",
     "Request",
     "Response",
+    "UserIdentity",
     "Validator",
     "action",
     "api",

@@ -16,7 +16,7 @@ import base64
 import datetime
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from bayou.runtimes.python.api.database import (
     AsyncDatabaseReader,
@@ -29,6 +29,8 @@ from bayou.runtimes.python.api.references import function_address
 from bayou.runtimes.python.api.syscalls import SYSCALL_VERSION, CallInfo, Op, arun, run
 from bayou.runtimes.python.api.values import to_convex
 from bayou.values.json import from_json, to_json
+
+_T = TypeVar("_T")
 
 # --------------------------------------------------------------------------- ops
 
@@ -43,9 +45,80 @@ def _args_json(args: Mapping[str, Any] | None, where: str) -> Any:
     return to_json(to_convex(dict(args), where))
 
 
-def _identity(info: CallInfo) -> Op[dict[str, Any] | None]:
+class _Claim(Generic[_T]):
+    """A standard field of `UserIdentity`, read from its JSON name (None when absent)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.__doc__ = f"`{key}` of the identity, or None when the token has no such claim."
+
+    @overload
+    def __get__(self, identity: None, owner: type) -> _Claim[_T]: ...
+    @overload
+    def __get__(self, identity: UserIdentity, owner: type) -> _T | None: ...
+    def __get__(self, identity: UserIdentity | None, owner: type) -> Any:
+        if identity is None:
+            return self
+        return identity.get(self.key)
+
+
+class UserIdentity(dict[str, Any]):
+    """The signed-in user, as `ctx.auth.get_user_identity()` returns it: the JSON object
+    Convex's `getUserIdentity()` returns (so it compares, serializes and can be returned
+    like a dict), with its standard fields as attributes::
+
+        identity = ctx.auth.get_user_identity()
+        if identity is None:
+            raise ConvexError("Not signed in")
+        identity.token_identifier      # "https://issuer.example.com|user_123", always set
+        identity.subject, identity.issuer
+        identity.email                 # None when the token has no such claim
+        identity["org.id"]             # any other claim, by its name (KeyError if absent)
+    """
+
+    __slots__ = ()
+
+    @property
+    def token_identifier(self) -> str:
+        """`"<issuer>|<subject>"`: the stable key of this user, for this provider."""
+        return str(self["tokenIdentifier"])
+
+    @property
+    def subject(self) -> str:
+        """The user's id at the provider (`sub`)."""
+        return str(self.get("subject", ""))
+
+    @property
+    def issuer(self) -> str:
+        """The provider that signed the token (`iss`)."""
+        return str(self.get("issuer", ""))
+
+    name: _Claim[str] = _Claim("name")
+    given_name: _Claim[str] = _Claim("givenName")
+    family_name: _Claim[str] = _Claim("familyName")
+    nickname: _Claim[str] = _Claim("nickname")
+    preferred_username: _Claim[str] = _Claim("preferredUsername")
+    profile_url: _Claim[str] = _Claim("profileUrl")
+    picture_url: _Claim[str] = _Claim("pictureUrl")
+    website_url: _Claim[str] = _Claim("websiteUrl")
+    email: _Claim[str] = _Claim("email")
+    email_verified: _Claim[bool] = _Claim("emailVerified")
+    gender: _Claim[str] = _Claim("gender")
+    birthday: _Claim[str] = _Claim("birthday")
+    timezone: _Claim[str] = _Claim("timezone")
+    language: _Claim[str] = _Claim("language")
+    phone_number: _Claim[str] = _Claim("phoneNumber")
+    phone_number_verified: _Claim[bool] = _Claim("phoneNumberVerified")
+    address: _Claim[str] = _Claim("address")
+    updated_at: _Claim[str] = _Claim("updatedAt")  # RFC 3339
+
+    def __repr__(self) -> str:
+        return f"UserIdentity({dict.__repr__(self)})"
+
+
+def _identity(info: CallInfo) -> Op[UserIdentity | None]:
     result = yield ("1.0/getUserIdentity", {"requestId": info.syscall_request_id})
-    return result  # type: ignore[no-any-return]
+    return None if result is None else UserIdentity(result)
 
 
 def _run_udf(info: CallInfo, kind: str, reference: Any, args: Any) -> Op[Any]:
@@ -181,8 +254,9 @@ class Auth:
     def __init__(self, info: CallInfo) -> None:
         self._info = info
 
-    def get_user_identity(self) -> dict[str, Any] | None:
-        """The caller's identity (`tokenIdentifier`, `subject`, `issuer`, claims …), or None."""
+    def get_user_identity(self) -> UserIdentity | None:
+        """The signed-in user (`UserIdentity`: `token_identifier`, `subject`, `issuer`, the
+        standard claims as attributes, any claim as `identity["name"]`), or None."""
         return run(self._info, _identity(self._info))
 
 
@@ -344,8 +418,8 @@ class AsyncAuth:
     def __init__(self, info: CallInfo) -> None:
         self._info = info
 
-    async def get_user_identity(self) -> dict[str, Any] | None:
-        """The caller's identity, or None."""
+    async def get_user_identity(self) -> UserIdentity | None:
+        """The signed-in user (`UserIdentity`), or None."""
         return await arun(self._info, _identity(self._info))
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Iterable, Iterator, Mapping
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -83,8 +85,51 @@ class Request:
         """The body parsed as JSON (numbers stay as JSON parses them: int or float)."""
         return _json.loads(self.body or b"null")
 
+    def form(self) -> dict[str, str | UploadedFile]:
+        """The body as a form: `application/x-www-form-urlencoded` fields are strings;
+        `multipart/form-data` files are `UploadedFile`s (the last value of a repeated name)."""
+        kind = self.headers.get("content-type", "")
+        if kind.startswith("application/x-www-form-urlencoded"):
+            return dict(parse_qsl(self.text(), keep_blank_values=True))
+        if not kind.startswith("multipart/form-data"):
+            raise ValueError(f"Request.form() needs a form body, not {kind or 'no content type'!r}")
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + kind.encode("latin-1") + b"\r\n\r\n" + self.body
+        )
+        out: dict[str, str | UploadedFile] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str):
+                continue
+            data = part.get_payload(decode=True) or b""
+            filename = part.get_filename()
+            if filename is None:
+                out[name] = data.decode(part.get_content_charset() or "utf-8", errors="replace")
+            else:
+                out[name] = UploadedFile(filename, part.get_content_type(), data)
+        return out
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url}>"
+
+
+class UploadedFile:
+    """A file of a `multipart/form-data` request: `filename`, `content_type`, `data`."""
+
+    def __init__(self, filename: str, content_type: str, data: bytes) -> None:
+        self.filename = filename
+        self.content_type = content_type
+        self.data = data
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return f"<UploadedFile {self.filename!r} {self.content_type} {self.size} bytes>"
 
 
 class Response:
@@ -125,6 +170,13 @@ class Response:
         pairs = list(headers.items() if isinstance(headers, Mapping) else headers or ())
         pairs.append(("content-type", "application/json"))
         return cls(_json.dumps(data).encode(), status=status, headers=pairs)
+
+    @classmethod
+    def redirect(cls, url: str, status: int = 302) -> Response:
+        """A redirect to `url` (301, 302, 303, 307 or 308), like the Fetch API's."""
+        if status not in (301, 302, 303, 307, 308):
+            raise ValueError(f"A redirect status is 301, 302, 303, 307 or 308, not {status!r}")
+        return cls(None, status=status, headers=[("location", url)])
 
     def __repr__(self) -> str:
         return f"<Response {self.status}>"

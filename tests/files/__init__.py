@@ -1,0 +1,1 @@
+"""Tests of uploads, serving, the storage fingerprint and the blob collector."""
