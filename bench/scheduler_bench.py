@@ -36,11 +36,6 @@ from http_transfer import (
 )
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
-
-
 async def call(http: httpx.AsyncClient, kind: str, path: str, args: dict, key: str) -> object:
     answer = (
         await http.post(
@@ -54,35 +49,43 @@ async def call(http: httpx.AsyncClient, kind: str, path: str, args: dict, key: s
     return answer["value"]
 
 
-async def wait_for(http: httpx.AsyncClient, via: str, count: int, key: str) -> dict:
-    while True:
-        stats = await call(http, "query", "sched:stats", {"via": via}, key)
-        if stats["count"] >= count:  # type: ignore[index]
-            return stats  # type: ignore[return-value]
-        await asyncio.sleep(0.05)
+async def wait_for(
+    http: httpx.AsyncClient, via: str, count: int, key: str, every_s: float = 0.05
+) -> dict:
+    """The stats of `via` once `count` runs are in (counted every `every_s`)."""
+    while await call(http, "query", "sched:count", {"via": via}, key) < count:  # type: ignore[operator]
+        await asyncio.sleep(every_s)
+    return await call(http, "query", "sched:stats", {"via": via}, key)  # type: ignore[return-value]
 
 
 async def measure(url: str, key: str, args: argparse.Namespace) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=300) as http:
         # Idle lag: one job at a time.
-        for _ in range(args.idle):
-            before = (await call(http, "query", "sched:stats", {"via": "scheduler"}, key))["count"]  # type: ignore[index]
-            await call(http, "mutation", "sched:scheduleMany", {"n": 1, "delayMs": 0}, key)
-            await wait_for(http, "scheduler", before + 1, key)
-        idle = (await call(http, "query", "sched:stats", {"via": "scheduler"}, key))["lags"]  # type: ignore[index]
+        for i in range(args.idle):
+            await call(
+                http, "mutation", "sched:scheduleMany", {"n": 1, "delayMs": 0, "via": "idle"}, key
+            )
+            await wait_for(http, "idle", i + 1, key)
+        idle = await wait_for(http, "idle", args.idle, key)
 
         # Burst: batches of scheduling mutations, all due at once.
         per = args.jobs // args.batches
+        jobs = per * args.batches
         started = time.monotonic()
         await asyncio.gather(
             *(
-                call(http, "mutation", "sched:scheduleMany", {"n": per, "delayMs": 0}, key)
+                call(
+                    http,
+                    "mutation",
+                    "sched:scheduleMany",
+                    {"n": per, "delayMs": 0, "via": "burst"},
+                    key,
+                )
                 for _ in range(args.batches)
             )
         )
-        stats = await wait_for(http, "scheduler", len(idle) + per * args.batches, key)
+        burst = await wait_for(http, "burst", jobs, key, every_s=0.5)
         burst_s = time.monotonic() - started
-        burst = stats["lags"][len(idle) :]
 
         # Baseline: the same mutations called directly, as many in flight as the scheduler.
         semaphore = asyncio.Semaphore(8)
@@ -95,18 +98,17 @@ async def measure(url: str, key: str, args: argparse.Namespace) -> None:
                 )
 
         started = time.monotonic()
-        await asyncio.gather(*(direct() for _ in range(per * args.batches)))
+        await asyncio.gather(*(direct() for _ in range(jobs)))
         direct_s = time.monotonic() - started
 
-    jobs = per * args.batches
     print(f"\nScheduler: {jobs} jobs from {args.batches} mutations; load {os.getloadavg()[0]:.2f}")
     print(
         f"  burst      {burst_s:6.2f} s  {jobs / burst_s:8.0f} jobs/s   lag p50 "
-        f"{percentile(burst, 50):7.1f} ms  p99 {percentile(burst, 99):7.1f} ms"
+        f"{burst['p50']:7.1f} ms  p99 {burst['p99']:7.1f} ms"
     )
     print(
-        f"  idle lag   p50 {percentile(idle, 50):5.1f} ms  p99 {percentile(idle, 99):5.1f} ms "
-        f"(max {max(idle):.1f} ms, {len(idle)} jobs one at a time)"
+        f"  idle lag   p50 {idle['p50']:5.1f} ms  p99 {idle['p99']:5.1f} ms "
+        f"(max {idle['max']:.1f} ms, {args.idle} jobs one at a time)"
     )
     print(
         f"  baseline   {direct_s:6.2f} s  {jobs / direct_s:8.0f} mutations/s through /api/mutation"

@@ -6,6 +6,7 @@ registered by the push (the interval one already ran), and the HTTP routes on bo
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -97,3 +98,16 @@ def test_http_routes_answer_on_both_origins(chat: ChatDeployment, origin: str) -
         assert failed.status_code == 500
         assert "webhook failed" in failed.json()["code"]
         assert "access-control-allow-origin" not in failed.headers  # no CORS unless the app adds it
+
+
+def test_odd_paths_get_an_answer_and_the_server_keeps_serving(chat: ChatDeployment) -> None:
+    host, port = chat.server.site_url.removeprefix("http://").split(":")
+    for raw in (b"/echo/../webhook", b"/echo/%FF%FE", b"/echo/a%00b", b"/../../etc/passwd"):
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(b"GET " + raw + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        status = int(answer.split(b" ", 2)[1])
+        assert status in (200, 400, 404), (raw, answer[:300])
+    assert httpx.get(chat.server.site_url + "/echo/ok").text == "GET /echo/ok"

@@ -209,3 +209,29 @@ def test_a_cron_that_does_not_parse_refuses_the_push_naming_it(own_app: ConvexAp
     # Nothing changed: the deployed crons still run.
     before = run(own_app, "jobs:count", {"kind": "tick"})
     eventually(lambda: run(own_app, "jobs:count", {"kind": "tick"}) > before)
+
+
+def test_a_job_whose_function_a_deploy_removed_fails_with_a_clear_error(
+    own_app: ConvexApp,
+) -> None:
+    job_id = run(own_app, "jobs:scheduleFailing", {})  # due at once: make a later one
+    eventually(lambda: run(own_app, "jobs:job", {"id": job_id})["state"]["kind"] == "failed")
+    later = run(own_app, "jobs:scheduleRecord", {"kind": "orphan", "delayMs": 3000})
+    jobs_ts = own_app.dir / "convex" / "jobs.ts"
+    source = jobs_ts.read_text()
+    # The next deploy renames the scheduled function: the pending job's target is gone.
+    jobs_ts.write_text(
+        source.replace("export const record = ", "export const recordRenamed = ").replace(
+            "internal.jobs.record", "internal.jobs.recordRenamed"
+        )
+    )
+    crons = own_app.dir / "convex" / "crons.ts"
+    crons.write_text(
+        crons.read_text().replace("internal.jobs.record", "internal.jobs.recordRenamed")
+    )
+    own_app.deploy()
+    state = eventually(
+        lambda: (s := run(own_app, "jobs:job", {"id": later})["state"])["kind"] == "failed" and s
+    )
+    assert "Could not find function for 'jobs:record'" in state["error"]
+    assert run(own_app, "jobs:count", {"kind": "orphan"}) == 0

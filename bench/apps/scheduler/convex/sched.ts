@@ -11,19 +11,29 @@ export const ran = internalMutation({
 });
 
 export const scheduleMany = mutation({
-  args: { n: v.number(), delayMs: v.number() },
-  handler: async (ctx, { n, delayMs }) => {
+  args: { n: v.number(), delayMs: v.number(), via: v.string() },
+  handler: async (ctx, { n, delayMs, via }) => {
     const at = Date.now() + delayMs;
     for (let i = 0; i < n; i++) {
-      await ctx.scheduler.runAt(at, internal.sched.ran, { scheduledAt: at, via: "scheduler" });
+      await ctx.scheduler.runAt(at, internal.sched.ran, { scheduledAt: at, via });
     }
   },
 });
 
+// How many runs `via` made, and their lags' percentiles (ms).
 export const stats = query({
   args: { via: v.string() },
   handler: async (ctx, { via }) => {
-    const lags = (await ctx.db.query("runs").collect()).filter((r) => r.via === via).map((r) => r.lag);
-    return { count: lags.length, lags };
+    const lags = (await ctx.db.query("runs").withIndex("by_via", (q) => q.eq("via", via)).collect())
+      .map((r) => r.lag)
+      .sort((a, b) => a - b);
+    const at = (p: number) => (lags.length ? lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))] : null);
+    return { count: lags.length, p50: at(50), p99: at(99), max: at(100) };
   },
+});
+
+export const count = query({
+  args: { via: v.string() },
+  handler: async (ctx, { via }) =>
+    (await ctx.db.query("runs").withIndex("by_via", (q) => q.eq("via", via)).collect()).length,
 });
