@@ -24,13 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_transfer import (
-    BAYOU,
     BENCH,
-    admin_key,
-    deploy_app,
     ensure_wrk,
     free_port,
     running,
+    serving,
 )
 
 TARGETS = ("plain", "bayou-js", "bayou-py")
@@ -67,15 +65,8 @@ def bench_plain(work: Path, wrk: str, args: argparse.Namespace) -> tuple[float, 
 def bench_bayou(
     language: str, work: Path, wrk: str, args: argparse.Namespace
 ) -> tuple[float, str, int]:
-    data = work / f"bayou-{language}"
-    port, site_port = free_port(), free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
-    argv += ["--site-port", str(site_port)]
-    with running(argv, url, f"bayou serve ({language})", work / f"bayou-{language}.log"):
-        key = admin_key(data)
-        deploy_app(BENCH / "apps" / f"http-{language}", work, url, key)
-        return measure(f"bayou-{language}", f"http://127.0.0.1:{site_port}", wrk, args)
+    with serving(BENCH / "apps" / f"http-{language}", work, f"bayou-{language}") as deployment:
+        return measure(f"bayou-{language}", deployment.site_url, wrk, args)
 
 
 def main() -> None:

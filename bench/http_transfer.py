@@ -228,18 +228,12 @@ def bench_raw(work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
 
 
 def bench_bayou(language: str, work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
-    data = work / f"bayou-{language}"
-    port, site_port = free_port(), free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
-    argv += ["--site-port", str(site_port)]
-    with running(argv, url, f"bayou serve ({language})", work / f"bayou-{language}.log"):
-        key = admin_key(data)
-        deploy_app(BENCH / "apps" / ("bank" if language == "js" else "bank-py"), work, url, key)
+    app = BENCH / "apps" / ("bank" if language == "js" else "bank-py")
+    with serving(app, work, f"bayou-{language}") as deployment:
         ids = work / f"{language}-ids.txt"
-        seed_bayou(url, args.accounts, ids)
-        results = measure(f"bayou-{language}", url, ids, wrk, args)
-        check_total(url, "bank:total", args.accounts)
+        seed_bayou(deployment.url, args.accounts, ids)
+        results = measure(f"bayou-{language}", deployment.url, ids, wrk, args)
+        check_total(deployment.url, "bank:total", args.accounts)
     return results
 
 
@@ -271,6 +265,27 @@ def deploy_app(source: Path, work: Path, url: str, key: str) -> None:
         cwd=app,
         env={**env, "CI": "1", "CONVEX_DEPLOYMENT": ""},
     )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    url: str  # the API port
+    site_url: str  # the HTTP-action port
+    admin_key: str
+
+
+@contextlib.contextmanager
+def serving(app: Path, work: Path, name: str) -> Iterator[Deployment]:
+    """A fresh `bayou serve` (data in `work/name`, log beside it) with `app` deployed."""
+    data = work / name
+    port, site_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
+    argv += ["--site-port", str(site_port)]
+    with running(argv, url, f"bayou serve ({name})", work / f"{name}.log"):
+        key = admin_key(data)
+        deploy_app(app, work, url, key)
+        yield Deployment(url, f"http://127.0.0.1:{site_port}", key)
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:

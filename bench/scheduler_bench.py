@@ -26,14 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_transfer import (
-    BAYOU,
-    BENCH,
-    admin_key,
-    deploy_app,
-    free_port,
-    running,
-)
+from http_transfer import BENCH, serving
 
 
 async def call(http: httpx.AsyncClient, kind: str, path: str, args: dict, key: str) -> object:
@@ -124,15 +117,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bayou-scheduler-bench-") as tmp:
         work = Path(tmp)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        data = work / "data"
-        argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
-        argv += ["--site-port", str(free_port())]
-        with running(argv, url, "bayou serve", work / "bayou.log"):
-            key = admin_key(data)
-            deploy_app(BENCH / "apps" / "scheduler", work, url, key)
-            asyncio.run(measure(url, key, args))
+        with serving(BENCH / "apps" / "scheduler", work, "data") as deployment:
+            asyncio.run(measure(deployment.url, deployment.admin_key, args))
 
 
 if __name__ == "__main__":

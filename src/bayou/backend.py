@@ -129,16 +129,7 @@ class Backend:
         self.runtimes = self._runtime_factory(s)
         # Together: each waits for its worker processes to say they are ready.
         await asyncio.gather(*(self._start_runtime(name) for name in list(self.runtimes)))
-        self.runner = FunctionRunner(
-            self.db,
-            self.runtimes,
-            deployment=lambda: self.deployment,
-            environment=lambda: self.function_environment,
-            logs=self.logs,
-            limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
-            system_functions=SystemFunctions(self.db, cloud_url=s.api_origin),
-        )
-        self.runner.files = self.files  # ctx.storage (runner.storage_syscalls)
+        self.runner = self._function_runner()
         self.sync = SyncManager(
             self.db, self.runner, limits=self._sync_limits, redact=s.redact_logs_to_client
         )
@@ -147,6 +138,21 @@ class Backend:
         self.scheduler = Scheduler(self.db, self.runner)
         self.scheduler.start()
         self.started = True
+
+    def _function_runner(self) -> FunctionRunner:
+        """The runner over this backend's database, runtimes and files (once they exist)."""
+        assert self.db is not None
+        s = self.settings
+        return FunctionRunner(
+            self.db,
+            self.runtimes,
+            deployment=lambda: self.deployment,
+            environment=lambda: self.function_environment,
+            logs=self.logs,
+            limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
+            system_functions=SystemFunctions(self.db, cloud_url=s.api_origin),
+            files=self.files,
+        )
 
     async def _start_runtime(self, name: str) -> None:
         try:

@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from tests.auth.issuer import TestIssuer
+
 COMPAT_DIR = Path(__file__).parent
 TEST_APP = COMPAT_DIR / "app"
 READY_TIMEOUT = 30.0
@@ -184,6 +186,14 @@ def bayou_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BayouServ
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[TestIssuer]:
+    """A real OIDC issuer on loopback (discovery, JWKS, token minting)."""
+    issuer = TestIssuer()
+    with issuer.serve():
+        yield issuer
 
 
 def run_cli(

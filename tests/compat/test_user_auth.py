@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,6 @@ from tests.compat.node_client import NodeClient
 pytestmark = pytest.mark.compat
 APP = Path(__file__).parent.parent / "auth" / "oidc_app"
 CUSTOM_ISSUER = "https://custom.example.com"
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    issuer = TestIssuer()
-    with issuer.serve():
-        yield issuer
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,6 @@ PY_APP = Path(__file__).parent.parent / "auth" / "py_app"
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    issuer = TestIssuer()
-    with issuer.serve():
-        yield issuer
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BayouServer]:
     server = start_server(tmp_path_factory.mktemp("py-auth") / "data")
     try:

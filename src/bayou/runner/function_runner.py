@@ -69,6 +69,7 @@ class FunctionRunner:
         logs: FunctionLogs | None = None,
         limits: Limits | None = None,
         system_functions: SystemFunctions | None = None,
+        files: FileService | None = None,
     ) -> None:
         self.db = db
         self.system_functions = system_functions or SystemFunctions(db)
@@ -77,7 +78,7 @@ class FunctionRunner:
         self.environment = environment
         self.logs = logs or FunctionLogs()
         self.limits = limits or Limits()
-        self.files: FileService | None = None  # file storage (`ctx.storage`), set by the backend
+        self.files = files  # file storage: `ctx.storage` (runner.storage_syscalls)
         self._loaded: set[tuple[str, str]] = set()
         self._loading: dict[tuple[str, str], asyncio.Lock] = {}
 

@@ -39,8 +39,6 @@ from bayou.errors import BayouError
 from bayou.files.service import FileStorage
 from bayou.model.system_tables import SYSTEM_TABLES
 from bayou.persistence.memory import MemoryPersistence
-from bayou.runner.function_runner import FunctionRunner, Limits
-from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Invocation, InvocationResult, RuntimeModule, SyscallHandler
 from bayou.runtimes.python.host import PythonRuntime
 from bayou.runtimes.python.stubbed_network import FETCH_SYSCALL
@@ -180,16 +178,7 @@ class TestBackend(Backend):
         await self.files.start()
         self.runtimes = self._runtime_factory(s)
         await self.runtimes["python"].start()
-        self.runner = FunctionRunner(
-            self.db,
-            self.runtimes,
-            deployment=lambda: self.deployment,
-            environment=lambda: self.function_environment,
-            logs=self.logs,
-            limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
-            system_functions=SystemFunctions(self.db, cloud_url=s.api_origin),
-        )
-        self.runner.files = self.files  # type: ignore[attr-defined]
+        self.runner = self._function_runner()
         # Not started: they run when the test runs them (TestBackend.run_due).
         self.jobs = JobRunner(self.db, self.runner, clock=self.clock.time)
         self.crons = CronRunner(self.db, self.runner, clock=self.clock.time)

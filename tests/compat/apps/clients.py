@@ -82,6 +82,18 @@ class DriverClient:
         del answer["id"]
         return answer
 
+    def value(self, kind: str, path: str, args: dict[str, Any] | None = None) -> Any:
+        """Run a function that must succeed; its value."""
+        answer = self.call(kind, path, args)
+        assert "error" not in answer, answer
+        return answer["value"]
+
+    def error(self, kind: str, path: str, args: dict[str, Any] | None = None) -> str:
+        """Run a function that must fail; the error text the client reports."""
+        answer = self.call(kind, path, args)
+        assert "error" in answer, answer
+        return str(answer["error"])
+
     def close(self) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(OSError):

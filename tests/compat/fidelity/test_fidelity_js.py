@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -52,18 +51,6 @@ def client(app: ConvexApp, node: str, js_dir: Path) -> Iterator[DriverClient]:
     """The npm ConvexHttpClient, as an admin (internal functions allowed)."""
     with npm_client(node, js_dir, app.server.url, "http", app.server.admin_key) as c:
         yield c
-
-
-def ok(client: DriverClient, kind: str, path: str, args: dict[str, Any] | None = None) -> Any:
-    out = client.call(kind, path, args or {})
-    assert "error" not in out, out
-    return out["value"]
-
-
-def failure(client: DriverClient, kind: str, path: str, args: dict[str, Any] | None = None) -> str:
-    out = client.call(kind, path, args or {})
-    assert "error" in out, out
-    return str(out["error"])
 
 
 # -- identity in the shared query cache --------------------------------------------------
@@ -104,16 +91,14 @@ async def test_a_query_that_timed_out_is_not_cached_and_recovers(
 
 
 def test_db_system_reads_system_tables_and_refuses_user_ids(client: DriverClient) -> None:
-    assert ok(client, "query", "platform:scheduledCount") == 0
-    note = ok(client, "mutation", "platform:insertNote", {"body": "user row"})
-    error = failure(client, "query", "platform:systemGet", {"id": note})
+    assert client.value("query", "platform:scheduledCount") == 0
+    note = client.value("mutation", "platform:insertNote", {"body": "user row"})
+    error = client.error("query", "platform:systemGet", {"id": note})
     assert "User tables cannot be accessed with db.system." in error
 
 
 def test_db_system_hides_bayous_own_tables(client: DriverClient) -> None:
-    error = failure(
-        client, "query", "platform:readSystemTable", {"table": "_environment_variables"}
-    )
+    error = client.error("query", "platform:readSystemTable", {"table": "_environment_variables"})
     assert "cannot be read by functions" in error
 
 
@@ -122,14 +107,14 @@ def test_db_system_hides_bayous_own_tables(client: DriverClient) -> None:
 
 def test_functions_see_the_deployment_urls(app: ConvexApp, client: DriverClient) -> None:
     expected = [app.server.url, app.server.site_url]
-    assert ok(client, "query", "platform:urls") == expected
-    assert ok(client, "action", "platform:urlsInAction") == expected
-    node_env = ok(client, "action", "nodeFidelity:environment")
+    assert client.value("query", "platform:urls") == expected
+    assert client.value("action", "platform:urlsInAction") == expected
+    node_env = client.value("action", "nodeFidelity:environment")
     assert [node_env["cloudUrl"], node_env["siteUrl"]] == expected
 
 
 def test_module_top_levels_see_variables_set_before_the_push(client: DriverClient) -> None:
-    assert ok(client, "query", "platform:greetingAtImport") == "bonjour"
+    assert client.value("query", "platform:greetingAtImport") == "bonjour"
 
 
 def test_the_server_log_records_each_push(app: ConvexApp) -> None:
@@ -140,7 +125,7 @@ def test_the_server_log_records_each_push(app: ConvexApp) -> None:
 
 def test_node_actions_may_write_process_env_and_find_dirname(client: DriverClient) -> None:
     # The module deletes DEBUG and sets a variable at import (during the push as well).
-    got = ok(client, "action", "nodeFidelity:environment")
+    got = client.value("action", "nodeFidelity:environment")
     assert got["written"] == "written"
     assert got["dirname"] == "string" and got["filename"] == "string"
 
@@ -170,7 +155,7 @@ def test_node_console_timers_are_formatted_as_node_does(app: ConvexApp) -> None:
 def test_an_error_thrown_in_a_nested_query_reaches_the_action_as_an_error(
     client: DriverClient,
 ) -> None:
-    caught = ok(client, "action", "errors:catchBoom", {"which": "query"})
+    caught = client.value("action", "errors:catchBoom", {"which": "query"})
     boom = line_of('throw new Error("boom")')
     assert caught["isConvexError"] is False
     assert re.fullmatch(
@@ -180,7 +165,7 @@ def test_an_error_thrown_in_a_nested_query_reaches_the_action_as_an_error(
 
 
 def test_an_uncaught_nested_error_is_wrapped_as_convex_wraps_it(client: DriverClient) -> None:
-    error = failure(client, "action", "errors:callBoom")
+    error = client.error("action", "errors:callBoom")
     boom = line_of('throw new Error("boom")')
     call = line_of("await ctx.runQuery(api.errors.boom)")
     assert re.search(
@@ -194,7 +179,7 @@ def test_an_uncaught_nested_error_is_wrapped_as_convex_wraps_it(client: DriverCl
 def test_a_nested_convex_error_keeps_its_data_and_renders_bigints_as_convex_does(
     client: DriverClient,
 ) -> None:
-    caught = ok(client, "action", "errors:catchBoom", {"which": "convexQuery"})
+    caught = client.value("action", "errors:catchBoom", {"which": "convexQuery"})
     assert caught["isConvexError"] is True
     assert caught["message"].startswith('Uncaught ConvexError: {"code":42,"big":"123n"}\n')
     assert caught["data"] == {"code": 42, "big": {"$integer": "ewAAAAAAAAA="}}
@@ -204,28 +189,28 @@ def test_a_nested_convex_error_keeps_its_data_and_renders_bigints_as_convex_does
 
 
 def test_nested_mutation_and_action_errors_keep_their_messages(client: DriverClient) -> None:
-    from_action = ok(client, "action", "errors:catchBoom", {"which": "mutation"})
+    from_action = client.value("action", "errors:catchBoom", {"which": "mutation"})
     assert from_action["message"].startswith("Uncaught Error: mutation boom\n")
-    nested_action = ok(client, "action", "errors:catchBoom", {"which": "action"})
+    nested_action = client.value("action", "errors:catchBoom", {"which": "action"})
     assert nested_action["message"].startswith("Uncaught Error: Uncaught Error: boom\n")
-    in_mutation = ok(client, "mutation", "errors:catchInMutation", {"which": "mutation"})
+    in_mutation = client.value("mutation", "errors:catchInMutation", {"which": "mutation"})
     assert in_mutation["isConvexError"] is False
     assert in_mutation["message"].startswith("Uncaught Error: mutation boom\n")
-    convex = ok(client, "mutation", "errors:catchInMutation", {"which": "convexQuery"})
+    convex = client.value("mutation", "errors:catchInMutation", {"which": "convexQuery"})
     assert convex["isConvexError"] is True and convex["data"]["code"] == 42
 
 
 def test_calling_a_missing_function_says_so_as_convex_does(client: DriverClient) -> None:
-    from_action = ok(client, "action", "errors:catchBoom", {"which": "missing"})
+    from_action = client.value("action", "errors:catchBoom", {"which": "missing"})
     assert from_action == {
         "isConvexError": False,
         "message": "Couldn't resolve api.nope.nope",
         "data": None,
     }
-    from_mutation = ok(client, "mutation", "errors:catchInMutation", {"which": "missing"})
+    from_mutation = client.value("mutation", "errors:catchInMutation", {"which": "missing"})
     assert from_mutation["isConvexError"] is False
     assert from_mutation["message"].startswith("Could not find public function for 'nope:nope'.")
-    top = failure(client, "query", "nope:nope")
+    top = client.error("query", "nope:nope")
     assert (
         "Could not find public function for 'nope:nope'. Did you forget to run `npx convex dev`?"
         in top
@@ -236,14 +221,14 @@ def test_calling_a_missing_function_says_so_as_convex_does(client: DriverClient)
 
 
 def test_anonymous_functions_appear_as_anonymous_frames(client: DriverClient) -> None:
-    error = failure(client, "query", "errors:anonymousBoom")
+    error = client.error("query", "errors:anonymousBoom")
     anon = line_of('throw new Error("anon")')
     assert f"    at <anonymous> (../convex/errors.ts:{anon}:" in error, error
     assert "    at handler (../convex/errors.ts:" in error, error
 
 
 def test_a_staged_index_is_refused_in_convex_words(client: DriverClient) -> None:
-    error = failure(client, "query", "errors:staged")
+    error = client.error("query", "errors:staged")
     assert (
         "Index notes.by_n is currently staged and not available to query until it is enabled."
         in error
@@ -266,7 +251,7 @@ def test_action_time_outs_are_worded_per_runtime(tmp_path: Path, node: str, js_d
 
 
 def test_mutations_get_request_metadata(client: DriverClient) -> None:
-    meta = ok(client, "mutation", "platform:requestMetadata")
+    meta = client.value("mutation", "platform:requestMetadata")
     assert set(meta) == {"ip", "userAgent", "requestId", "scheduledFunctionId", "authToken"}
     assert meta["ip"] == "127.0.0.1"
     assert meta["requestId"] and meta["scheduledFunctionId"] is None
@@ -276,19 +261,19 @@ def test_mutations_get_request_metadata(client: DriverClient) -> None:
 def test_audit_logs_from_mutations_and_their_refusal_in_actions(
     app: ConvexApp, client: DriverClient
 ) -> None:
-    assert ok(client, "mutation", "platform:audited", {"what": "rotate-keys"}) == "logged"
+    assert client.value("mutation", "platform:audited", {"what": "rotate-keys"}) == "logged"
     log = app.server.log_tail(20000)
     assert '"action":"rotate-keys"' in log and "bayou.audit" in log
-    error = failure(client, "action", "platform:auditedInAction")
+    error = client.error("action", "platform:auditedInAction")
     assert "Audit logging is not yet supported in actions" in error
 
 
 def test_commit_ts_placeholder_becomes_the_commit_timestamp(client: DriverClient) -> None:
-    stamped = ok(client, "mutation", "platform:stampNote")
+    stamped = client.value("mutation", "platform:stampNote")
     assert stamped["foundPending"] == [stamped["id"]]  # eq(commitTs) finds its own row
     ts = stamped["ts"]
     assert set(ts) == {"$integer"}  # an Int64 (bigint), resolved at commit
-    note = ok(client, "query", "platform:getNote", {"id": stamped["id"]})
+    note = client.value("query", "platform:getNote", {"id": stamped["id"]})
     assert note["stamp"] == ts
 
 

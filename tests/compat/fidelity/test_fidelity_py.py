@@ -9,7 +9,6 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -41,14 +40,8 @@ def client(server: BayouServer, node: str, js_dir: Path) -> Iterator[DriverClien
         yield c
 
 
-def ok(client: DriverClient, kind: str, path: str, args: dict[str, Any] | None = None) -> Any:
-    out = client.call(kind, path, args or {})
-    assert "error" not in out, out
-    return out["value"]
-
-
 def test_an_int_returned_by_a_nested_query_stays_an_int(client: DriverClient) -> None:
-    got = ok(client, "action", "numbers:through_run_query")
+    got = client.value("action", "numbers:through_run_query")
     assert got["text"] == "3 notes"
     assert got["types"] == {
         "int": "int",
@@ -58,17 +51,17 @@ def test_an_int_returned_by_a_nested_query_stays_an_int(client: DriverClient) ->
         "list": ["int", "float"],
     }
     assert got["echoed"] == {"n": "int", "x": "float"}  # arguments keep their types too
-    assert ok(client, "mutation", "numbers:in_mutation") == "3 notes"
+    assert client.value("mutation", "numbers:in_mutation") == "3 notes"
 
 
 def test_python_numbers_reach_javascript_clients_as_numbers(client: DriverClient) -> None:
-    assert ok(client, "query", "numbers:three") == 3
+    assert client.value("query", "numbers:three") == 3
 
 
 def test_a_nested_convex_error_message_is_worded_as_the_npm_package_words_it(
     client: DriverClient,
 ) -> None:
-    caught = ok(client, "action", "errors:catch_convex_boom")
+    caught = client.value("action", "errors:catch_convex_boom")
     assert caught["code"] == 42
     assert caught["message"].startswith('Uncaught ConvexError: {"code":42,"big":"123n"}')
     out = client.call("action", "errors:call_convex_boom", {})
@@ -78,12 +71,12 @@ def test_a_nested_convex_error_message_is_worded_as_the_npm_package_words_it(
 
 def test_os_environ_has_the_deployment_urls(server: BayouServer, client: DriverClient) -> None:
     expected = [server.url, server.site_url]
-    assert ok(client, "query", "platform:urls") == expected
-    assert ok(client, "action", "platform:urls_in_action") == expected
+    assert client.value("query", "platform:urls") == expected
+    assert client.value("action", "platform:urls_in_action") == expected
 
 
 def test_db_system_reads_system_tables_and_refuses_user_ids(client: DriverClient) -> None:
-    assert ok(client, "query", "platform:scheduled_count") == 0
-    note = ok(client, "mutation", "platform:insert_note", {"body": "user row"})
+    assert client.value("query", "platform:scheduled_count") == 0
+    note = client.value("mutation", "platform:insert_note", {"body": "user row"})
     out = client.call("query", "platform:system_get", {"id": note})
     assert "User tables cannot be accessed with db.system." in out["error"]

@@ -39,20 +39,8 @@ def client(app: ConvexApp, node: str, js_dir: Path) -> Iterator[DriverClient]:
         yield c
 
 
-def call(client: DriverClient, kind: str, path: str, args: dict[str, Any] | None = None) -> Any:
-    out = client.call(kind, path, args or {})
-    assert "error" not in out, out
-    return out["value"]
-
-
-def error_of(client: DriverClient, kind: str, path: str, args: dict[str, Any] | None = None) -> str:
-    out = client.call(kind, path, args or {})
-    assert "error" in out, out
-    return str(out["error"])
-
-
 def job_state(client: DriverClient, job_id: str) -> dict[str, Any]:
-    return call(client, "query", "jobs:job", {"id": job_id})["state"]
+    return client.value("query", "jobs:job", {"id": job_id})["state"]
 
 
 async def test_a_scheduled_mutation_runs_and_subscribers_see_it(
@@ -61,11 +49,11 @@ async def test_a_scheduled_mutation_runs_and_subscribers_see_it(
     async with NodeClient.start(node, js_dir, app.server.url) as watcher:
         watcher.subscribe("n", "jobs:count", {"kind": "follow-up"})
         assert await watcher.update("n") == 0
-        job_id = call(
-            client, "mutation", "jobs:scheduleRecord", {"kind": "follow-up", "delayMs": 50}
+        job_id = client.value(
+            "mutation", "jobs:scheduleRecord", {"kind": "follow-up", "delayMs": 50}
         )
         assert await watcher.update_until("n", lambda n: n == 1) == 1
-    job = call(client, "query", "jobs:job", {"id": job_id})
+    job = client.value("query", "jobs:job", {"id": job_id})
     assert job["name"] == "jobs.js:record"
     assert job["args"] == [{"kind": "follow-up", "note": "later"}]
     assert job["state"] == {"kind": "success"}
@@ -73,80 +61,80 @@ async def test_a_scheduled_mutation_runs_and_subscribers_see_it(
 
 
 def test_a_mutation_that_throws_after_scheduling_schedules_nothing(client: DriverClient) -> None:
-    before = len(call(client, "query", "jobs:jobs"))
-    error = error_of(
-        client, "mutation", "jobs:scheduleRecord", {"kind": "never", "delayMs": 0, "fail": True}
+    before = len(client.value("query", "jobs:jobs"))
+    error = client.error(
+        "mutation", "jobs:scheduleRecord", {"kind": "never", "delayMs": 0, "fail": True}
     )
     assert "changed my mind" in error
-    assert len(call(client, "query", "jobs:jobs")) == before
+    assert len(client.value("query", "jobs:jobs")) == before
     time.sleep(0.3)
-    assert call(client, "query", "jobs:count", {"kind": "never"}) == 0
+    assert client.value("query", "jobs:count", {"kind": "never"}) == 0
 
 
 def test_a_canceled_job_never_runs(client: DriverClient) -> None:
-    job_id = call(client, "mutation", "jobs:scheduleRecord", {"kind": "canceled", "delayMs": 800})
-    call(client, "mutation", "jobs:cancel", {"id": job_id})
+    job_id = client.value("mutation", "jobs:scheduleRecord", {"kind": "canceled", "delayMs": 800})
+    client.value("mutation", "jobs:cancel", {"id": job_id})
     assert job_state(client, job_id) == {"kind": "canceled"}
     time.sleep(1.2)
-    assert call(client, "query", "jobs:count", {"kind": "canceled"}) == 0
-    call(client, "mutation", "jobs:cancel", {"id": job_id})  # a no-op once finished
+    assert client.value("query", "jobs:count", {"kind": "canceled"}) == 0
+    client.value("mutation", "jobs:cancel", {"id": job_id})  # a no-op once finished
 
 
 def test_run_at_in_the_past_runs_now(client: DriverClient) -> None:
-    job_id = call(
-        client, "mutation", "jobs:scheduleAt", {"kind": "past", "at": time.time() * 1000 - 60_000}
+    job_id = client.value(
+        "mutation", "jobs:scheduleAt", {"kind": "past", "at": time.time() * 1000 - 60_000}
     )
     eventually(lambda: job_state(client, job_id) == {"kind": "success"})
 
 
 def test_a_scheduled_action_and_scheduling_from_an_action(client: DriverClient) -> None:
-    job_id = call(client, "mutation", "jobs:scheduleAction", {"kind": "act", "ms": 10})
+    job_id = client.value("mutation", "jobs:scheduleAction", {"kind": "act", "ms": 10})
     eventually(lambda: job_state(client, job_id) == {"kind": "success"})
-    assert call(client, "query", "jobs:notes", {"kind": "act"}) == ["started", "finished"]
-    from_action = call(client, "action", "jobs:scheduleFromAction", {"kind": "via-action"})
+    assert client.value("query", "jobs:notes", {"kind": "act"}) == ["started", "finished"]
+    from_action = client.value("action", "jobs:scheduleFromAction", {"kind": "via-action"})
     eventually(lambda: job_state(client, from_action) == {"kind": "success"})
 
 
 def test_what_a_canceled_action_schedules_afterwards_is_canceled(client: DriverClient) -> None:
-    job_id = call(client, "mutation", "jobs:scheduleSleeper", {"kind": "sleeper", "ms": 700})
-    eventually(lambda: call(client, "query", "jobs:notes", {"kind": "sleeper"}) == ["started"])
-    call(client, "mutation", "jobs:cancel", {"id": job_id})  # it is running: it runs on
+    job_id = client.value("mutation", "jobs:scheduleSleeper", {"kind": "sleeper", "ms": 700})
+    eventually(lambda: client.value("query", "jobs:notes", {"kind": "sleeper"}) == ["started"])
+    client.value("mutation", "jobs:cancel", {"id": job_id})  # it is running: it runs on
     late = eventually(
         lambda: [
             j
-            for j in call(client, "query", "jobs:jobs")
+            for j in client.value("query", "jobs:jobs")
             if j["args"] == [{"kind": "sleeper", "note": "scheduled late"}]
         ]
     )
     assert late[0]["state"] == {"kind": "canceled"}
     assert job_state(client, job_id) == {"kind": "canceled"}
     time.sleep(0.3)
-    assert call(client, "query", "jobs:notes", {"kind": "sleeper"}) == ["started"]
+    assert client.value("query", "jobs:notes", {"kind": "sleeper"}) == ["started"]
 
 
 def test_scheduling_errors_are_convexs(client: DriverClient) -> None:
-    missing = error_of(client, "mutation", "jobs:scheduleMissing")
+    missing = client.error("mutation", "jobs:scheduleMissing")
     assert (
         "Attempted to schedule function, but no exported function nope found in the file: "
         "jobs.js. Did you forget to export it?"
     ) in missing
-    bad = error_of(client, "mutation", "jobs:scheduleBadArgs")
+    bad = client.error("mutation", "jobs:scheduleBadArgs")
     assert "ArgumentValidationError" in bad
-    job_id = call(client, "mutation", "jobs:scheduleFailing")
+    job_id = client.value("mutation", "jobs:scheduleFailing")
     state = eventually(lambda: (s := job_state(client, job_id))["kind"] == "failed" and s)
     assert "job boom" in state["error"]
 
 
 def test_npx_convex_data_lists_scheduled_functions(app: ConvexApp, client: DriverClient) -> None:
-    call(client, "mutation", "jobs:scheduleRecord", {"kind": "listed", "delayMs": 60_000})
+    client.value("mutation", "jobs:scheduleRecord", {"kind": "listed", "delayMs": 60_000})
     out = app.cli("data", "_scheduled_functions", "--limit", "100").stdout
     assert "jobs.js:record" in out and "pending" in out
 
 
 def test_an_interval_cron_runs_every_second(client: DriverClient) -> None:
-    first = eventually(lambda: call(client, "query", "jobs:count", {"kind": "tick"}))
-    eventually(lambda: call(client, "query", "jobs:count", {"kind": "tick"}) >= first + 2, 10)
-    assert call(client, "query", "jobs:count", {"kind": "nightly"}) == 0
+    first = eventually(lambda: client.value("query", "jobs:count", {"kind": "tick"}))
+    eventually(lambda: client.value("query", "jobs:count", {"kind": "tick"}) >= first + 2, 10)
+    assert client.value("query", "jobs:count", {"kind": "nightly"}) == 0
 
 
 # -- across a SIGKILL of the server ----------------------------------------------------
