@@ -14,6 +14,9 @@ Targets, one server at a time on this machine:
             the settings `bayou serve` uses (httptools, uvloop)
   bayou-js  `bayou serve` with bench/apps/bank (TypeScript) deployed by `npx convex deploy`
   bayou-py  `bayou serve` with bench/apps/bank-py (Python) deployed by `bayou deploy`
+  bayou-js-counter  bench/apps/bank-counter: the TypeScript transfer that also counts
+            every transfer with the npm component @convex-dev/sharded-counter (issue 14);
+            its ratio to bayou-js is the cost of the component call
 
 Each measurement follows a warm-up; after each target the total balance is checked (a
 transfer moves money, it never creates or loses any). Printed: transactions per second,
@@ -50,7 +53,8 @@ BENCH = ROOT / "bench"
 JS_DIR = ROOT / "tests" / "js"
 LUA = BENCH / "wrk" / "transfer.lua"
 BAYOU = [sys.executable, "-c", "from bayou.cli.main import app; app()"]
-TARGETS = ("raw", "bayou-js", "bayou-py")
+TARGETS = ("raw", "bayou-js", "bayou-py", "bayou-js-counter")
+APPS = {"bayou-js": "bank", "bayou-py": "bank-py", "bayou-js-counter": "bank-counter"}
 SEED_BATCH = 500
 BALANCE = 1000.0
 
@@ -227,13 +231,17 @@ def bench_raw(work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
     return results
 
 
-def bench_bayou(language: str, work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
-    app = BENCH / "apps" / ("bank" if language == "js" else "bank-py")
-    with serving(app, work, f"bayou-{language}") as deployment:
-        ids = work / f"{language}-ids.txt"
+def bench_bayou(target: str, work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
+    app = BENCH / "apps" / APPS[target]
+    with serving(app, work, target) as deployment:
+        ids = work / f"{target}-ids.txt"
         seed_bayou(deployment.url, args.accounts, ids)
-        results = measure(f"bayou-{language}", deployment.url, ids, wrk, args)
+        results = measure(target, deployment.url, ids, wrk, args)
         check_total(deployment.url, "bank:total", args.accounts)
+        if target == "bayou-js-counter":
+            # Every committed transfer (warm-ups included) was counted in the component.
+            counted = post(deployment.url, "/api/query", {"path": "bank:transfers", "args": {}})
+            print(f"  the component counted {counted.get('value')} transfers", file=sys.stderr)
     return results
 
 
@@ -300,6 +308,13 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         print(
             f"{r.target:10} {r.distribution:13} {r.tps:9.0f} {r.latency:>9} {r.bad:5d} {ratio:>7}"
         )
+    plain = {r.distribution: r.tps for r in results if r.target == "bayou-js"}
+    for r in results:
+        if r.target == "bayou-js-counter" and plain.get(r.distribution):
+            print(
+                f"sharded-counter component, {r.distribution}: "
+                f"{r.tps / plain[r.distribution]:.2f} of the same transfer without it"
+            )
 
 
 def main() -> None:
@@ -321,7 +336,7 @@ def main() -> None:
             if target == "raw":
                 results += bench_raw(work, wrk, args)
             else:
-                results += bench_bayou(target.removeprefix("bayou-"), work, wrk, args)
+                results += bench_bayou(target, work, wrk, args)
     report(results, args)
 
 

@@ -10,7 +10,8 @@ This package exports the API for writing backend functions in Python (PYTHON_API
             "by_channel", lambda q: q.eq("channel", channel)).take(50)
 
 Besides the names of PYTHON_API.md, it exports `Request` and `Response` (HTTP actions),
-`UserIdentity` (what `ctx.auth.get_user_identity()` returns) and
+`UserIdentity` (what `ctx.auth.get_user_identity()` returns), `components` (the functions
+of installed components: `components.counter.lib.add`) and
 the types of `ctx` for type checkers: `QueryCtx`, `MutationCtx`, `ActionCtx` for `def`
 handlers and `AsyncQueryCtx`, `AsyncMutationCtx`, `AsyncActionCtx` for `async def` ones.
 They are loaded on first use (PEP 562), so importing a subpackage stays cheap.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         UserIdentity,
         action,
         api,
+        components,
         define_schema,
         define_table,
         http_action,
@@ -65,6 +67,7 @@ __all__ = [
     "UserIdentity",
     "action",
     "api",
+    "components",
     "define_schema",
     "define_table",
     "http_action",

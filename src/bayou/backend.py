@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bayou.auth.admin_key import AdminIdentity, check_admin_key
@@ -31,9 +32,12 @@ from bayou.model.system_tables import SYSTEM_TABLES
 from bayou.persistence import open_persistence
 from bayou.runner.function_runner import FunctionRunner, Limits
 from bayou.runner.logs import FunctionLogs
+from bayou.runner.metrics import Metrics
 from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Runtime, UnavailableRuntime
 from bayou.scheduler import Scheduler
+from bayou.snapshots.backups import Backups, backup_bucket
+from bayou.snapshots.service import Snapshots
 from bayou.sync.limits import SyncLimits
 from bayou.sync.manager import SyncManager
 
@@ -84,7 +88,11 @@ class Backend:
         self.maintenance: Maintenance | None = None
         self.scheduler: Scheduler | None = None
         self.files: FileStorage | None = None
+        self.snapshots: Snapshots | None = None
+        self.backups: Backups | None = None
         self.logs = FunctionLogs()
+        self.metrics = Metrics()
+        self.logs.observers.append(self.metrics.observe_call)
         self.deployment = Deployment()
         self.environment: dict[str, str] = {}
         # What functions see: the variables plus the deployment's own origins.
@@ -113,6 +121,7 @@ class Backend:
             cursor_key=derive_key(self.credentials.secret, "bayou cursor", 32),
             system_tables=SYSTEM_TABLES,
         )
+        self.db.committer.observers.append(self.metrics.observe_batch)
         # Before the runtimes: a store that is unusable, or not the one this database's
         # files live in, stops the start at once (files.fingerprint).
         self.files = FileStorage(
@@ -123,6 +132,15 @@ class Backend:
             origin=s.api_origin,
         )
         await self.files.start()
+        self.snapshots = Snapshots(self.db, self.files, s.data_dir)
+        await self.snapshots.start()
+        self.backups = Backups(
+            self.snapshots,
+            Path(s.backup_dir) if s.backup_dir else s.data_dir / "backups",
+            schedule=s.backup_schedule,
+            keep=s.backup_keep,
+            bucket=backup_bucket(s),
+        )
         tx = self.db.begin(read_only=True)
         self.deployment = await deployment_model.load(tx)
         self.set_environment(await env_vars.load(tx))
@@ -137,6 +155,7 @@ class Backend:
         self.maintenance.start()
         self.scheduler = Scheduler(self.db, self.runner)
         self.scheduler.start()
+        await self.backups.start()
         self.started = True
 
     def _function_runner(self) -> FunctionRunner:
@@ -166,6 +185,10 @@ class Backend:
             await self.scheduler.stop()
         if self.maintenance is not None:
             await self.maintenance.stop()
+        if self.backups is not None:
+            await self.backups.stop()
+        if self.snapshots is not None:
+            await self.snapshots.stop()
         if self.sync is not None:
             await self.sync.close()
         for runtime in self.runtimes.values():

@@ -248,6 +248,43 @@ SETTINGS: tuple[Setting, ...] = (
         "Send no checksums with uploads: for stores that refuse them (e.g. DigitalOcean Spaces).",
         bool,
     ),
+    # Operations: metrics and scheduled backups (docs/server/operations.md).
+    Setting(
+        "disable_metrics_endpoint",
+        "DISABLE_METRICS_ENDPOINT",
+        False,
+        "Answer `GET /metrics` with 404 `MetricsDisabled` instead of Prometheus metrics.",
+        bool,
+    ),
+    Setting(
+        "backup_schedule",
+        "BAYOU_BACKUP_SCHEDULE",
+        None,
+        "Cron expression (UTC) of scheduled backups, e.g. `0 3 * * *`; unset: none.",
+        shown_default="none",
+    ),
+    Setting(
+        "backup_dir",
+        "BAYOU_BACKUP_DIR",
+        None,
+        "Directory of backups (ZIPs in Convex's export layout, files included).",
+        shown_default="`backups` in the data directory",
+    ),
+    Setting(
+        "backup_s3_bucket",
+        "BAYOU_BACKUP_S3_BUCKET",
+        None,
+        "S3 bucket for backups instead of the directory (with the `AWS_*` and "
+        "`S3_ENDPOINT_URL` settings).",
+        shown_default="none",
+    ),
+    Setting(
+        "backup_keep",
+        "BAYOU_BACKUP_KEEP",
+        7,
+        "How many scheduled backups to keep; older ones are deleted.",
+        int,
+    ),
 )
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -293,6 +330,11 @@ class Settings:
     aws_s3_force_path_style: bool = False
     aws_s3_disable_sse: bool = False
     aws_s3_disable_checksums: bool = False
+    disable_metrics_endpoint: bool = False
+    backup_schedule: str | None = None
+    backup_dir: str | None = None
+    backup_s3_bucket: str | None = None
+    backup_keep: int = 7
 
     @property
     def api_origin(self) -> str:

@@ -9,6 +9,7 @@ import pytest
 from bayou.database.database import Database
 from bayou.database.retry import run_transaction
 from bayou.errors import OccError
+from bayou.values import ids
 
 from .queries import field, index, lit, scan, where
 from .test_transaction import insert
@@ -166,3 +167,23 @@ async def test_a_transaction_without_writes_commits_at_its_snapshot(db: Database
     tx = db.begin()
     await tx.query(scan("t")).collect()
     assert await db.commit(tx) == tx.begin_ts
+
+
+async def test_a_conflict_marks_the_documents_by_id_key_hot(db: Database) -> None:
+    """A shard read through an index and then patched by id: whichever of its index
+    entries the conflict came through, the hot key is the document's `by_id` key — the one
+    a retry's point read checks against its admission lock."""
+    from bayou.database.schema_change import apply_schema
+
+    await apply_schema(db, SCHEMA_BY_N)
+    id = await insert(db, "t", {"n": 1.0, "value": 0.0})
+    a, b = db.begin(), db.begin()
+    for tx in (a, b):
+        (doc,) = await tx.query(index("t.by_n", [("Eq", "n", 1.0)])).collect()
+        await tx.patch(doc["_id"], {"value": doc["value"] + 1})
+    await db.commit(a)
+    with pytest.raises(OccError) as e:
+        await db.commit(b)
+    table = db.catalog.table("t")
+    assert e.value.conflict_key == (table.by_id.id, ids.decode_id(id)[1])
+    assert db.hot_keys.is_hot(e.value.conflict_key)

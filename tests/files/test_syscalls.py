@@ -20,7 +20,7 @@ from bayou.values import ids
 
 
 def contexts(db: Database, files: FileStorage, *, read_only: bool = False) -> Any:
-    ctx = SimpleNamespace(runner=SimpleNamespace(db=db, files=files))
+    ctx = SimpleNamespace(runner=SimpleNamespace(db=db, files=files), component="")
     return ctx, SimpleNamespace(ctx=ctx, tx=db.begin(read_only=read_only))
 
 

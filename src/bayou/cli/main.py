@@ -57,6 +57,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("auth", "bayou.cli.auth:auth"),
     ("logs", "bayou.cli.logs:logs"),
     ("function-spec", "bayou.cli.function_spec:function_spec"),
+    ("dashboard", "bayou.cli.dashboard:dashboard"),
+    ("backup", "bayou.cli.backup:backup"),
+    ("restore", "bayou.cli.restore:restore"),
 )
 """(command name, "module:function") for every `bayou` subcommand."""
 
@@ -81,7 +84,23 @@ def build_app() -> typer.Typer:
     return app
 
 
-def _configure_logging() -> None:
+def _print_version(value: bool) -> None:
+    if value:
+        from bayou import __version__
+
+        typer.echo(f"bayou {__version__}")
+        raise typer.Exit()
+
+
+def _configure_logging(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print Bayou's version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
     """Bayou: a self-hosted reactive backend that speaks Convex's protocols."""
     # Warnings (e.g. credentials that differ from the stored ones) reach the user on
     # stderr, never stdout, which commands keep for their output.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bayou import __version__
+from bayou.cli.component_bundle import bundle_components
 from bayou.cli.connection import CliError, Connection
 from bayou.cli.functions_folder import LocalModule, check_syntax, collect
 
@@ -152,13 +153,17 @@ class Push:
         stored = self._stored_hashes()
         changed = [m for m in modules if stored.get(m.path) != m.sha256]
         unchanged = [m for m in modules if stored.get(m.path) == m.sha256]
+        # npm components (convex/convex.config.ts): bundled by the official CLI.
+        components = bundle_components(self.folder, self.connection)
+        if components is not None:
+            self.progress("Bundled the components of convex.config with the Convex CLI...")
         return {
             "adminKey": self.connection.admin_key,
             "dryRun": self.dry_run,
             "functions": self.folder.name + "/",
             "appDefinition": {
-                "definition": None,
-                "dependencies": [],
+                "definition": components.definition if components else None,
+                "dependencies": components.dependencies if components else [],
                 "schema": None,
                 "changedModules": [m.to_push() for m in changed],
                 "unchangedModuleHashes": [
@@ -166,7 +171,7 @@ class Push:
                 ],
                 "udfServerVersion": __version__,
             },
-            "componentDefinitions": [],
+            "componentDefinitions": components.component_definitions if components else [],
             "nodeDependencies": [],
         }
 

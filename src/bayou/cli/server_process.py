@@ -325,6 +325,7 @@ def _banner(backend: Backend, settings: Settings) -> None:
         f"Bayou is running (instance {backend.instance_name}).",
         f"  API (functions, sync, CLI):  {settings.api_origin}",
         f"  HTTP actions:                {settings.http_origin}   (also {settings.api_origin}/http)",
+        f"  Dashboard:                   {settings.api_origin}/dashboard   (bayou dashboard)",
         f"  Database:                    {backend.db.persistence.description if backend.db else '?'}",
         f"  Files:                       {backend.files.description if backend.files else '?'}",
         "Use it from your Convex app's folder (these lines work in any folder):",

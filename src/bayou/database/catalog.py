@@ -19,7 +19,7 @@ from bayou.values import ids
 
 IndexState = Literal["backfilling", "enabled"]
 SchemaState = Literal["pending", "validated", "active", "failed", "overwritten"]
-IndexKind = Literal["by_id", "database"]
+IndexKind = Literal["by_id", "database", "search", "vector"]
 
 BY_ID = "by_id"
 BY_CREATION_TIME = "by_creation_time"
@@ -40,6 +40,9 @@ class IndexInfo:
     kind: IndexKind = "database"
     state: IndexState = "enabled"
     staged: bool = False
+    # Vector indexes: the declared dimensions. Search and vector indexes keep their
+    # search/vector field first in `fields`, then the filter fields.
+    dimensions: int | None = None
 
     @property
     def key_fields(self) -> tuple[str, ...]:
@@ -201,6 +204,7 @@ class Catalog:
                 kind=doc.get("kind", "database"),
                 state=doc.get("state", "enabled"),
                 staged=bool(doc.get("staged", False)),
+                dimensions=None if doc.get("dimensions") is None else int(doc["dimensions"]),
             )
             tables[table_id] = replace(table, indexes={**table.indexes, info.name: info})
         return Catalog(tables, self._schemas)

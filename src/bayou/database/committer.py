@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bayou.database.catalog import Catalog
+from bayou.database.contention import Key
 from bayou.database.document import Doc
 from bayou.database.index_key import document_key
+from bayou.database.read_set import ReadSet
+from bayou.database.search.postings import commit_postings
 from bayou.database.transaction import Transaction, apply_metadata_write
 from bayou.database.write_log import LogEntry
 from bayou.errors import BayouError, InternalError, OccError
@@ -77,6 +80,11 @@ def commit_rows(tx_writes, catalog: Catalog, ts: int) -> CommitRows:
             )
         )
         for index in table.indexes.values():
+            if index.kind in ("search", "vector"):
+                log_keys, entries = commit_postings(index, table.id, w, ts)
+                rows.keys.extend(log_keys)
+                rows.indexes.extend(entries)
+                continue
             old_key = document_key(index, w.internal_id, w.old.value) if w.old else None
             new_key = document_key(index, w.internal_id, w.new.value) if w.new else None
             if old_key is not None:
@@ -111,6 +119,9 @@ class Committer:
         self.last_assigned_ts = 0
         self.batches = 0
         self.commits = 0
+        self.conflicts = 0
+        # Called after each durable batch with (commits in it, seconds its write took).
+        self.observers: list[Callable[[int, float], None]] = []
 
     def start(self) -> None:
         self.last_assigned_ts = self._db.latest_ts
@@ -191,10 +202,15 @@ class Committer:
             if conflict is None:
                 conflict = next((e for e in pending if reads.touched_by(e.keys)), None)
             if conflict is not None:
-                key = reads.touched_by(conflict.keys) if isinstance(conflict, LogEntry) else None
+                key = (
+                    _conflict_key(reads, conflict.keys, catalog)
+                    if isinstance(conflict, LogEntry)
+                    else None
+                )
                 if key is not None:
                     db.hot_keys.mark(key)
                 rejected.append((req, _occ_error(conflict, db.latest_ts, key)))
+                self.conflicts += 1
                 continue
             try:
                 ts = self.next_ts()
@@ -213,6 +229,7 @@ class Committer:
                 globals_.update(tx.globals)
             accepted.append((req, ts, rows))
         if accepted or raw:
+            started = time.perf_counter()
             try:
                 await db.persistence.write(documents, indexes, globals_ or None)
             except BaseException as e:
@@ -236,6 +253,8 @@ class Committer:
                     db._publish(pending, catalog, _published_documents(accepted))
                 self.batches += 1
                 self.commits += len(accepted)
+                for observer in self.observers:
+                    observer(len(accepted), time.perf_counter() - started)
         for req in raw:
             if not req.future.done():
                 req.future.set_result(0)
@@ -287,3 +306,24 @@ def _occ_error(
         conflict_ts=conflict.ts,
         conflict_key=key,
     )
+
+
+def _conflict_key(reads: ReadSet, written: tuple[Key, ...], catalog: Catalog) -> Key | None:
+    """The written key a conflicting read touched, preferring a document's `by_id` key:
+    that is the key a retry's point read checks against its admission locks, so one lock
+    covers the document whichever of its index entries the conflict came through (a
+    sharded counter's shard is read by index, then patched by id)."""
+    first = None
+    for key in written:
+        if reads.touched_by((key,)) is None:
+            continue
+        table = catalog.table_of_index(key[0])
+        if (
+            table is not None
+            and table.indexes.get("by_id") is not None
+            and (table.by_id.id == key[0])
+        ):
+            return key
+        if first is None:
+            first = key
+    return first

@@ -31,6 +31,7 @@ from bayou.database.document import Doc
 from bayou.database.document_cache import DocumentCache
 from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
+from bayou.database.search.vectors import VectorIndexes
 from bayou.database.transaction import Transaction
 from bayou.database.write_log import LogEntry, WriteLog
 from bayou.errors import BadRequest, BayouError, InternalError
@@ -77,6 +78,7 @@ class Database:
         self._listeners: list[CommitListener] = []
         self._advanced = asyncio.Condition()
         self.committer = Committer(self, clock=clock)
+        self.vectors = VectorIndexes(self)  # vector search caches, loaded on first use
 
     @classmethod
     async def open(
@@ -266,7 +268,15 @@ class Database:
         await self.commit(tx)
 
     async def _load_catalog(self, globals_: dict[str, Any]) -> None:
-        if globals_.get("format") != 1:
+        stored = globals_.get("format")
+        if isinstance(stored, int) and stored > 1:
+            raise InternalError(
+                f"This database was written by a newer Bayou (on-disk format {stored}; this "
+                "Bayou reads format 1): upgrade Bayou to open it, or restore a backup into a "
+                "fresh data directory with `bayou restore`.",
+                code="DatabaseFromNewerBayou",
+            )
+        if stored != 1:
             raise InternalError(
                 f"This database was written by an unknown Bayou storage format {globals_.get('format')!r}"
             )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bayou.database.index_key import document_key
+from bayou.database.search.postings import posting_keys
 from bayou.errors import InternalError
 from bayou.persistence.base import IndexEntry
 from bayou.values import json as vjson
@@ -41,8 +42,14 @@ async def backfill_index(
         entries = []
         for revision in page:
             assert revision.value is not None
-            key = document_key(index, revision.id, vjson.loads(revision.value))
-            entries.append(IndexEntry(index.id, key, revision.ts, table.id, revision.id))
+            value = vjson.loads(revision.value)
+            if index.kind in ("search", "vector"):
+                keys = posting_keys(index, revision.id, value) if index.kind == "search" else ()
+            else:
+                keys = (document_key(index, revision.id, value),)
+            entries.extend(
+                IndexEntry(index.id, key, revision.ts, table.id, revision.id) for key in keys
+            )
         if entries:
             await db.committer.write_index_entries(entries)
         done += len(page)

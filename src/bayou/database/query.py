@@ -17,6 +17,7 @@ import orjson
 from bayou.database.catalog import BY_CREATION_TIME
 from bayou.database.filters import compile_filter
 from bayou.database.index_key import RangeBound, parse_range
+from bayou.database.search.text_query import parse_search_source
 from bayou.errors import BadRequest
 
 MAX_OPERATORS = 256
@@ -43,6 +44,7 @@ class QueryPlan:
     order: Literal["asc", "desc"]
     operators: tuple[Operator, ...]
     fingerprint: bytes  # identifies the query for pagination cursors
+    search: tuple[dict[str, Any], ...] | None = None  # a Search source's filters
 
     @classmethod
     def from_json(cls, query: Any) -> QueryPlan:
@@ -70,10 +72,9 @@ class QueryPlan:
             table, index = name.rsplit(".", 1)
             bounds = tuple(parse_range(source.get("range") or []))
         elif kind == "Search":
-            raise BadRequest(
-                "Text search queries (withSearchIndex) are not supported by this Bayou version yet",
-                code="SearchNotSupported",
-            )
+            table, index, filters = parse_search_source(source)
+            operators = _parse_operators(query.get("operators") or [])
+            return cls(table, index, (), "asc", operators, fingerprint(query), filters)
         else:
             raise BadRequest(f"Unknown query source type {kind!r}", code="InvalidQuery")
         operators = _parse_operators(query.get("operators") or [])

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from bayou.database.search.schema import parse_search_indexes
 from bayou.errors import BadRequest
 from bayou.values import limits
 from bayou.values.validators import Validator, document_validator_from_json
@@ -26,8 +27,10 @@ RESERVED_INDEX_NAMES = ("by_id", "by_creation_time", "by_id_and_creation_time")
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
     name: str
-    fields: tuple[str, ...]
+    fields: tuple[str, ...]  # search/vector indexes: their search/vector field, then filters
     staged: bool = False
+    kind: str = "database"  # "database" | "search" | "vector"
+    dimensions: int | None = None  # vector indexes only
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,11 @@ def _parse_table(t: Any) -> TableSchema:
         indexes[spec.name] = spec
     search = tuple(t.get("searchIndexes") or ()) + tuple(t.get("stagedSearchIndexes") or ())
     vector = tuple(t.get("vectorIndexes") or ()) + tuple(t.get("stagedVectorIndexes") or ())
-    if len(indexes) + len(search) + len(vector) > MAX_INDEXES_PER_TABLE:
+    for spec in (IndexSpec(**d) for d in parse_search_indexes(name, t)):
+        if spec.name in indexes:
+            raise BadRequest(f"Index {name}.{spec.name} is defined twice", code="InvalidSchema")
+        indexes[spec.name] = spec
+    if len(indexes) > MAX_INDEXES_PER_TABLE:
         raise BadRequest(
             f"Table {name!r} has more than {MAX_INDEXES_PER_TABLE} indexes", code="TooManyIndexes"
         )

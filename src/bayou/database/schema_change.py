@@ -26,6 +26,12 @@ from bayou.database.database import Database
 from bayou.database.indexing import backfill_index
 from bayou.database.retry import run_transaction
 from bayou.database.schema import DatabaseSchema
+from bayou.database.search.changes import (
+    index_change,
+    same_definition,
+    search_index_json,
+    sync_staged_flags,
+)
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, ValidationError
 from bayou.values import ids
@@ -41,8 +47,12 @@ class IndexChange:
     name: str
     fields: tuple[str, ...]
     staged: bool = False
+    kind: str = "database"
+    dimensions: int | None = None
 
     def to_json(self) -> dict[str, Any]:
+        if self.kind in ("search", "vector"):
+            return search_index_json(self)
         return {
             "name": f"{self.table}.{self.name}",
             "type": "database",
@@ -129,7 +139,14 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
             # Created by finish_schema_change: a push that never finishes leaves no table.
             new_tables.append(table_schema.name)
             added.extend(
-                IndexChange(table_schema.name, spec.name, spec.fields, spec.staged)
+                IndexChange(
+                    table_schema.name,
+                    spec.name,
+                    spec.fields,
+                    spec.staged,
+                    spec.kind,
+                    spec.dimensions,
+                )
                 for spec in table_schema.indexes.values()
             )
             continue
@@ -137,11 +154,11 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
             existing = table.indexes.get(spec.name)
             if existing is not None and existing.state != "enabled":
                 existing = None  # a leftover, handled below
-            if existing is not None and existing.fields == spec.fields:
+            if existing is not None and same_definition(existing, spec):
                 continue
             name = spec.name if existing is None else spec.name + PENDING_SUFFIX
             leftover = table.indexes.get(name)
-            if leftover is not None and leftover.fields == spec.fields:
+            if leftover is not None and same_definition(leftover, spec):
                 # Created by a push that never finished (`npx convex codegen`, a crash, a
                 # stop): trust nothing of it but its definition — backfill it again (the
                 # entries are idempotent) and enable it when this push finishes.
@@ -154,12 +171,22 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
                     )
             else:
                 index_id = tx.add_index(
-                    table, name, spec.fields, state="backfilling", staged=spec.staged
+                    table,
+                    name,
+                    spec.fields,
+                    state="backfilling",
+                    staged=spec.staged,
+                    kind=spec.kind,
+                    dimensions=spec.dimensions,
                 )
             new_ids.append(index_id)
-            added.append(IndexChange(table.name, spec.name, spec.fields, spec.staged))
+            added.append(
+                IndexChange(
+                    table.name, spec.name, spec.fields, spec.staged, spec.kind, spec.dimensions
+                )
+            )
             if existing is not None:
-                removed.append(IndexChange(table.name, existing.name, existing.fields))
+                removed.append(index_change(table.name, existing))
     for table in tx.catalog.tables():
         if table.is_system or table.namespace != namespace:
             continue
@@ -173,7 +200,7 @@ async def _write_pending(tx: Transaction, schema: DatabaseSchema, namespace: str
             elif index.state == "enabled" and (
                 declared is None or index.name not in declared.indexes
             ):
-                removed.append(IndexChange(table.name, index.name, index.fields))
+                removed.append(index_change(table.name, index))
     return SchemaChange(schema, namespace, schema_id, added, removed, new_ids, new_tables)
 
 
@@ -296,6 +323,7 @@ async def finish_schema_change(tx: Transaction, change: SchemaChange) -> list[by
         if name.endswith(PENDING_SUFFIX):
             fields["name"] = name[: -len(PENDING_SUFFIX)]
         await tx.patch(index_doc.id, fields, system=True)
+    await sync_staged_flags(tx, change.schema, change.namespace)
     return await _create_new_tables(tx, change)
 
 
@@ -307,13 +335,26 @@ async def _create_new_tables(tx: Transaction, change: SchemaChange) -> list[byte
         if table is None:
             table = tx._create_table(name)
             for spec in specs:  # an empty table: nothing to backfill
-                tx.add_index(table, spec.name, spec.fields, staged=spec.staged)
+                tx.add_index(
+                    table,
+                    spec.name,
+                    spec.fields,
+                    staged=spec.staged,
+                    kind=spec.kind,
+                    dimensions=spec.dimensions,
+                )
             continue
         for spec in specs:
             if spec.name not in table.indexes:
                 backfill.append(
                     tx.add_index(
-                        table, spec.name, spec.fields, state="backfilling", staged=spec.staged
+                        table,
+                        spec.name,
+                        spec.fields,
+                        state="backfilling",
+                        staged=spec.staged,
+                        kind=spec.kind,
+                        dimensions=spec.dimensions,
                     )
                 )
     return backfill
@@ -340,7 +381,7 @@ async def resume_backfills(db: Database) -> list[bytes]:
             continue
         for index in table.indexes.values():
             spec = declared.indexes.get(index.name)
-            if index.state != "enabled" and spec is not None and spec.fields == index.fields:
+            if index.state != "enabled" and spec is not None and same_definition(index, spec):
                 due.append(index.id)
     await complete_backfills(db, due)
     return due

@@ -32,6 +32,7 @@ from bayou.database.document import Doc, Write
 from bayou.database.query import QueryPlan
 from bayou.database.query_stream import QueryStream
 from bayou.database.read_set import ReadSet
+from bayou.database.search.stream import SearchStream
 from bayou.errors import BadRequest, ValidationError
 from bayou.values import UNDEFINED, ids, limits, sort_key
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from bayou.database.database import Database
 
 METADATA_TABLES = frozenset({TABLES.name, INDEXES.name, SCHEMAS.name})
+METADATA_NUMBERS = frozenset({TABLES.number, INDEXES.number, SCHEMAS.number})
 
 
 class Transaction:
@@ -134,7 +136,7 @@ class Transaction:
         """A stream over a serialized query (or a parsed `QueryPlan`)."""
         plan = query if isinstance(query, QueryPlan) else QueryPlan.from_json(query)
         self._check_table_name(plan.table, system)
-        stream = QueryStream(self, plan)
+        stream = QueryStream(self, plan) if plan.search is None else SearchStream(self, plan)
         self._streams.append(stream)
         return stream
 
@@ -248,6 +250,17 @@ class Transaction:
         self.reads.add_point(info.by_id.id, internal_id)
         self._buffer(Write(info, internal_id, None, Doc(info, internal_id, doc_value)))
         return doc_value["_id"]
+
+    async def insert_document(
+        self, table: TableInfo, internal_id: bytes, value: dict[str, Any], json: bytes | None = None
+    ) -> None:
+        """Buffer a whole document that keeps its own `_id` and `_creationTime` (snapshot
+        import; `json`: its encoding, when the caller has it). The caller has checked
+        that the id is free in this transaction."""
+        self._check_writable()
+        await self._check_document(table, value)
+        self.reads.add_point(table.by_id.id, internal_id)
+        self._buffer(Write(table, internal_id, None, Doc(table, internal_id, value, json=json)))
 
     async def patch(
         self, id: str, fields: dict[str, Any], *, table: str | None = None, system: bool = False
@@ -393,8 +406,13 @@ class Transaction:
                     code="InvalidId",
                 )
             return info, internal_id
-        info = self.catalog.table_by_number(number, self.namespace)
-        if info is not None:
+        # Metadata (`_tables`, `_index`, `_schemas`) is the deployment's, whichever
+        # component's namespace the transaction is in.
+        metadata = system and self.namespace != "" and number in METADATA_NUMBERS
+        info = self.catalog.table_by_number(number, "" if metadata else self.namespace)
+        if metadata:
+            pass  # always there
+        elif info is not None:
             self.table_for_read(info.name)
         else:
             self._record_table_number_read(number)
@@ -422,8 +440,11 @@ class Transaction:
         prefix = sort_key.encode_values([self.namespace, float(number)])
         self.reads.add(tables.indexes["by_number"].id, prefix, sort_key.prefix_successor(prefix))
 
-    def _create_table(self, name: str, definition: SystemTable | None = None) -> TableInfo:
-        """Buffer the metadata of a new table: its `_tables` row and its system indexes."""
+    def _create_table(
+        self, name: str, definition: SystemTable | None = None, *, number: int | None = None
+    ) -> TableInfo:
+        """Buffer the metadata of a new table: its `_tables` row and its system indexes
+        (`number`: a free table number the caller chose, e.g. a snapshot import's)."""
         if definition is None and name.startswith("_"):
             definition = self.db.system_tables.get(name)
             if definition is None:
@@ -432,6 +453,9 @@ class Transaction:
         assert tables is not None
         if definition is not None:
             number = definition.number
+        elif number is not None:
+            lo = sort_key.encode_values([self.namespace, float(number)])
+            self.reads.add(tables.indexes["by_number"].id, lo, sort_key.prefix_successor(lo))
         else:
             number = self.catalog.next_user_table_number(self.namespace)
             # Depend on "no table has this number yet", so concurrent creations conflict.
@@ -463,6 +487,7 @@ class Transaction:
         kind: str = "database",
         state: str = "enabled",
         staged: bool = False,
+        dimensions: int | None = None,
     ) -> bytes:
         """Buffer a new index of `table`; returns its id. Used by table creation and schemas."""
         index_table = self.catalog.table(INDEXES.name)
@@ -478,6 +503,7 @@ class Transaction:
                 "kind": kind,
                 "state": state,
                 "staged": staged,
+                **({} if dimensions is None else {"dimensions": float(dimensions)}),
             },
         )
         return internal_id

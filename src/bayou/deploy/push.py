@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import orjson
 
 from bayou.database.database import Database
+from bayou.database.namespaced import in_namespace
 from bayou.database.retry import run_transaction
 from bayou.database.schema import DatabaseSchema
 from bayou.database.schema_change import (
@@ -34,6 +35,7 @@ from bayou.database.schema_change import (
     start_schema_change,
 )
 from bayou.database.transaction import Transaction
+from bayou.deploy import components as component_push
 from bayou.errors import BadRequest, BayouError
 from bayou.model import cron_jobs
 from bayou.model import deployment as deployment_model
@@ -72,6 +74,14 @@ class PendingPush:
     schema: DatabaseSchema | None
     change: SchemaChange | None
     created: float = field(default_factory=time.monotonic)
+    # Component definitions by path, and the schema change of each instance by its path.
+    definitions: dict[str, component_push.AnalyzedDefinition] = field(default_factory=dict)
+    component_changes: dict[str, SchemaChange] = field(default_factory=dict)
+
+    def all_changes(self) -> dict[str, SchemaChange]:
+        """Every schema change of the push by component path ("" is the app)."""
+        root = {"": self.change} if self.change is not None else {}
+        return {**root, **self.component_changes}
 
 
 class PushPipeline:
@@ -89,7 +99,9 @@ class PushPipeline:
         return {
             "config": {"functions": "convex/", "authInfo": list(d.auth_providers)},
             "moduleHashes": [
-                {"path": m.path, "hash": m.hash, "environment": m.environment} for m in d.modules
+                {"path": m.path, "hash": m.hash, "environment": m.environment}
+                for m in d.modules
+                if not m.path.startswith(component_push.DEPS_PREFIX)
             ],
             "udfServerVersion": d.udf_server_version,
             "nodeVersion": d.node_version,
@@ -102,12 +114,6 @@ class PushPipeline:
         app = request.get("appDefinition")
         if not isinstance(app, dict):
             raise BadRequest("start_push needs an `appDefinition`", code="InvalidPush")
-        if request.get("componentDefinitions"):
-            raise BadRequest(
-                "This app uses components (convex.config.ts with app.use(...)); Bayou does not "
-                "support components yet.",
-                code="ComponentsNotSupported",
-            )
         _refuse_external_packages(request.get("nodeDependencies"))
         modules = self._assemble(app)
         # schema.js and convex.config.js are modules like the others: analysis evaluates them.
@@ -120,6 +126,25 @@ class PushPipeline:
         runtime = backend.runtimes.get(language)
         if runtime is None:
             raise BadRequest(f"No {language} runtime is available", code="InternalServerError")
+        pushed_at_ms = time.time() * 1000
+        definitions: dict[str, component_push.AnalyzedDefinition] = {}
+        component_requests = request.get("componentDefinitions") or []
+        js = backend.runtimes.get("js")
+        if component_requests:
+            if js is None:
+                raise BadRequest(
+                    "This app installs components (app.use in convex.config), which are "
+                    "JavaScript: Bayou needs Node.js ≥ 22 to run them (pip install "
+                    "'bayou[node]').",
+                    code="ComponentsNotSupported",
+                )
+            definitions = await component_push.analyze_definitions(
+                js, component_requests, pushed_at_ms=pushed_at_ms
+            )
+            names = {p: d.name for p, d in definitions.items()}
+            deps = component_push.dependency_modules(list(app.get("dependencies") or []), names)
+            modules = [m for m in modules if not m.path.startswith(component_push.DEPS_PREFIX)]
+            modules = sorted(modules + deps, key=lambda m: m.path)
         version = modules_model.version_of(modules)
         await runtime.load(
             version, [RuntimeModule(m.path, m.source, m.source_map, m.environment) for m in modules]
@@ -135,6 +160,17 @@ class PushPipeline:
                 code="InvalidModules",
             ) from None
         analysis: dict[str, Any] = analyzed.to_json() if hasattr(analyzed, "to_json") else analyzed
+        config = analysis.get("definition")
+        if config is None and language != "js" and js is not None and app.get("definition"):
+            # A Python app's convex.config is JavaScript (bundled by the official CLI).
+            config = await component_push.analyze_app_config(
+                js,
+                [
+                    m
+                    for m in modules
+                    if m.path == "convex.config.js" or m.path.startswith(component_push.DEPS_PREFIX)
+                ],
+            )
         schema_json = analysis.get("schema")
         schema = DatabaseSchema.from_json(schema_json) if schema_json is not None else None
         deployment = Deployment.build(
@@ -144,16 +180,43 @@ class PushPipeline:
             auth_providers=_auth_providers(analysis.get("authConfig")),
             udf_server_version=app.get("udfServerVersion"),
             node_version=request.get("nodeVersion"),
-            pushed_at_ms=time.time() * 1000,
+            pushed_at_ms=pushed_at_ms,
+            config=config,
+            definitions={p: d.code for p, d in definitions.items()},
+            components=component_push.instantiate(
+                config, definitions, backend.function_environment
+            ),
         )
         _check_crons(deployment)
+        for definition in definitions.values():
+            _check_crons(definition.code)
         # Calls to the new deployment find its modules already loaded in the runtime.
         backend.runner.mark_loaded(language, deployment.version)  # type: ignore[union-attr]
+        for definition in definitions.values():
+            backend.runner.mark_loaded("js", definition.code.version)  # type: ignore[union-attr]
         change = None
+        component_changes: dict[str, SchemaChange] = {}
         dry = bool(request.get("dryRun")) or bool(request.get("forCodegen"))
-        if schema is not None and not dry:
-            change = await start_schema_change(backend.db, schema.source)  # type: ignore[arg-type]
-        push = PendingPush(secrets.token_hex(12), modules, deployment, schema, change)
+        if not dry:
+            if schema is not None:
+                change = await start_schema_change(backend.db, schema.source)  # type: ignore[arg-type]
+            for path, instance in deployment.components.items():
+                own = definitions[instance.definition_path].schema
+                if own is not None:
+                    component_changes[path] = await start_schema_change(
+                        backend.db,  # type: ignore[arg-type]
+                        own.source,
+                        namespace=path,
+                    )
+        push = PendingPush(
+            secrets.token_hex(12),
+            deployment.all_modules(),
+            deployment,
+            schema,
+            change,
+            definitions=definitions,
+            component_changes=component_changes,
+        )
         self._pending[push.id] = push
         return self._start_response(push, analysis, app)
 
@@ -177,59 +240,36 @@ class PushPipeline:
         self, push: PendingPush, analysis: dict[str, Any], app: dict[str, Any]
     ) -> dict[str, Any]:
         d = push.deployment
-        index_diff = (
-            push.change.index_diff()
-            if push.change
-            else {"added_indexes": [], "removed_indexes": []}
-        )
+        udf_version = app.get("udfServerVersion") or "1.0.0"
+        definitions = {
+            "": _definition_analysis(
+                "", d, push.schema, {"definitionType": {"type": "app"}}, udf_version
+            )
+        }
+        for path, definition in push.definitions.items():
+            definitions[path] = _definition_analysis(
+                path,
+                definition.code,
+                definition.schema,
+                {"definitionType": {"type": "childComponent", "name": definition.name}},
+                definition.code.udf_server_version or udf_version,
+            )
+        no_diff = {"added_indexes": [], "removed_indexes": []}
+        index_diffs = {"": push.change.index_diff() if push.change else no_diff}
+        for path in d.components:
+            change = push.component_changes.get(path)
+            index_diffs[path] = change.index_diff() if change else no_diff
         return {
             "environmentVariables": {},
             "externalDepsId": None,
             "componentDefinitionPackages": {},
             "appAuth": list(d.auth_providers),
-            "analysis": {
-                "": {
-                    "definition": {
-                        "path": "",
-                        "definitionType": {"type": "app"},
-                        "childComponents": [],
-                        "httpMounts": {},
-                        "exports": {"type": "branch", "branch": []},
-                    },
-                    "schema": push.schema.source if push.schema else None,
-                    "functions": {
-                        path: {
-                            # The CLI's schema knows Query, Mutation and Action only.
-                            "functions": [
-                                f
-                                for f in info.get("functions") or []
-                                if f.get("udfType") in ("Query", "Mutation", "Action")
-                            ],
-                            "httpRoutes": info.get("httpRoutes"),
-                            "cronSpecs": info.get("cronSpecs"),
-                            "sourceMapped": info.get("sourceMapped"),
-                        }
-                        for path, info in d.analysis.items()
-                    },
-                    "udfConfig": {
-                        "serverVersion": app.get("udfServerVersion") or "1.0.0",
-                        "importPhaseRngSeed": _seed(d.version),
-                        "importPhaseUnixTimestamp": {"secs": int(time.time()), "nanos": 0},
-                    },
-                }
-            },
-            "app": {
-                "definitionPath": "",
-                "componentPath": "",
-                "args": {},
-                "childComponents": {},
-                "httpRoutes": {"httpModuleRoutes": None, "mounts": []},
-                "exports": {},
-            },
+            "analysis": definitions,
+            "app": _checked_component(d, ""),
             "schemaChange": {
                 "allocatedComponentIds": {},
                 "schemaIds": {"": push.id},
-                "indexDiffs": {"": index_diff},
+                "indexDiffs": index_diffs,
             },
             "bayouPushId": push.id,
         }
@@ -240,28 +280,33 @@ class PushPipeline:
         push = self._push_of(request.get("schemaChange") or {})
         if push is None:
             return {"type": "raceDetected"}
-        change = push.change
-        if change is None:
+        changes = push.all_changes()
+        if not changes:
             return {"type": "complete"}
         timeout = min(float(request.get("timeoutMs") or 10_000), 60_000) / 1000
-        finished = await change.wait(timeout)
-        if finished and change.error is not None:
-            return {
-                "type": "failed",
-                "error": change.error,
-                "componentPath": "",
-                "tableName": change.table_name,
-            }
+        deadline = time.monotonic() + timeout
+        finished = True
+        for change in changes.values():
+            finished = await change.wait(max(deadline - time.monotonic(), 0)) and finished
+        for path, change in changes.items():
+            if change.done.is_set() and change.error is not None:
+                return {
+                    "type": "failed",
+                    "error": change.error,
+                    "componentPath": path,
+                    "tableName": change.table_name,
+                }
         if finished:
             return {"type": "complete"}
         return {
             "type": "inProgress",
             "components": {
-                "": {
+                path: {
                     "schemaValidationComplete": change.validation_complete,
                     "indexesComplete": change.indexes_done,
                     "indexesTotal": change.indexes_total,
                 }
+                for path, change in changes.items()
             },
         }
 
@@ -284,10 +329,11 @@ class PushPipeline:
             )
         backend = self.backend
         previous = backend.deployment
-        if push.change is not None:
-            await push.change.wait()
-            if push.change.error is not None:
-                raise BadRequest(push.change.error, code="SchemaValidationFailed")
+        for path, change in push.all_changes().items():
+            await change.wait()
+            if change.error is not None:
+                where = f"In component {path}: " if path else ""
+                raise BadRequest(where + change.error, code="SchemaValidationFailed")
         dry = bool(request.get("dryRun"))
         async with self._lock:
             if not dry:
@@ -295,7 +341,7 @@ class PushPipeline:
                 backend.activate(push.deployment)
             else:
                 old = {m.path for m in previous.modules}
-                new = {m.path for m in push.modules}
+                new = {m.path for m in push.deployment.modules}
                 added, removed = sorted(new - old), sorted(old - new)
             self._pending.pop(push.id, None)
         diff = self._diff(previous, push, added, removed)
@@ -309,19 +355,26 @@ class PushPipeline:
             await deployment_model.save(tx, push.deployment)
             # The crons switch with the code, in the same commit.
             now_ms = time.time() * 1000
-            await cron_jobs.sync(
-                tx,
-                push.deployment.crons(),
-                lambda name, schedule: cron_schedule.next_run_ms(name, schedule, None, now_ms),
-            )
+
+            def first_run(name: str, schedule: Any) -> float | None:
+                return cron_schedule.next_run_ms(name, schedule, None, now_ms)
+
+            await cron_jobs.sync(tx, push.deployment.crons(), first_run)
+            for path in push.deployment.components:
+                code = push.deployment.code(path)
+                if code is not None:  # each component instance runs its definition's crons
+                    await cron_jobs.sync(in_namespace(tx, path), code.crons(), first_run)
             backfill = []
-            if push.change is not None:
-                backfill = await finish_schema_change(tx, push.change)
+            for path, change in push.all_changes().items():
+                backfill += await finish_schema_change(in_namespace(tx, path), change)
             return diff, backfill
 
         db = self.backend.db
         assert db is not None
         ((added, removed), backfill), _ = await run_transaction(db, write)
+        # `_componentDeps/…` modules are Bayou's, not the app's: the CLI never sent them.
+        added = [p for p in added if not p.startswith(component_push.DEPS_PREFIX)]
+        removed = [p for p in removed if not p.startswith(component_push.DEPS_PREFIX)]
         await complete_backfills(db, backfill)
         return added, removed
 
@@ -337,6 +390,39 @@ class PushPipeline:
         )
         old_auth = [_describe_provider(p) for p in previous.auth_providers]
         new_auth = [_describe_provider(p) for p in push.deployment.auth_providers]
+        component_diffs: dict[str, Any] = {}
+        for path in push.deployment.components:
+            change = push.component_changes.get(path)
+            before = previous.components.get(path)
+            old_code = previous.code(path)
+            new_code = push.deployment.code(path)
+            old_paths = {m.path for m in old_code.modules} if old_code else set()
+            new_paths = {m.path for m in new_code.modules} if new_code else set()
+            component_diffs[path] = {
+                "diffType": {"type": "create" if before is None else "modify"},
+                "moduleDiff": {
+                    "added": sorted(new_paths - old_paths),
+                    "removed": sorted(old_paths - new_paths),
+                },
+                "udfConfigDiff": None,
+                "cronDiff": {"added": [], "updated": [], "deleted": []},
+                "indexDiff": change.index_diff()
+                if change
+                else {"added_indexes": [], "removed_indexes": []},
+                "schemaDiff": None,
+            }
+        for path in previous.components:
+            if path not in push.deployment.components:
+                # Its tables stay (as on Convex): installing it again under the same name
+                # brings its data back.
+                component_diffs[path] = {
+                    "diffType": {"type": "unmount"},
+                    "moduleDiff": {"added": [], "removed": []},
+                    "udfConfigDiff": None,
+                    "cronDiff": {"added": [], "updated": [], "deleted": []},
+                    "indexDiff": {"added_indexes": [], "removed_indexes": []},
+                    "schemaDiff": None,
+                }
         return {
             "authDiff": {
                 "added": [p for p in new_auth if p not in old_auth],
@@ -364,7 +450,8 @@ class PushPipeline:
                         "previous_schema": None,
                         "next_schema": orjson.dumps(push.schema.source).decode(),
                     },
-                }
+                },
+                **component_diffs,
             },
         }
 
@@ -372,8 +459,8 @@ class PushPipeline:
         now = time.monotonic()
         for push_id, push in list(self._pending.items()):
             if now - push.created > PENDING_TTL_S:
-                if push.change is not None:
-                    push.change.cancel()
+                for change in push.all_changes().values():
+                    change.cancel()
                 del self._pending[push_id]
 
 
@@ -432,6 +519,10 @@ def _describe_push(push: PendingPush, diff: dict[str, Any]) -> str:
     ):
         if names:
             parts.append(f"{label}: {', '.join(names)}")
+    for path, component in diff["componentDiffs"].items():
+        kind = component["diffType"]["type"]
+        if path and kind != "modify":
+            parts.append(f"component {path}: {kind}")
     return "; ".join(parts) + ")"
 
 
@@ -489,3 +580,68 @@ def _describe_provider(provider: dict[str, Any]) -> str:
 
 def _seed(version: str) -> list[int]:
     return list(hashlib.sha256(version.encode()).digest())
+
+
+def _definition_analysis(
+    path: str,
+    code: Deployment,
+    schema: DatabaseSchema | None,
+    definition_type: dict[str, Any],
+    udf_server_version: str,
+) -> dict[str, Any]:
+    """One `analysis[definitionPath]` entry of the start_push response (what codegen reads)."""
+    config = code.config or {}
+    return {
+        "definition": {
+            "path": path,
+            **definition_type,
+            "childComponents": [
+                {"name": c.get("name"), "path": c.get("path"), "env": c.get("env")}
+                for c in config.get("childComponents") or []
+            ],
+            "httpMounts": config.get("httpMounts") or {},
+            # A component exports its public functions; the app exports nothing.
+            "exports": component_push.file_based_exports(code.analysis)
+            if path
+            else config.get("exports") or {"type": "branch", "branch": []},
+            "envVars": config.get("envVars"),
+        },
+        "schema": schema.source if schema else None,
+        "functions": {
+            module: {
+                # The CLI's schema knows Query, Mutation and Action only.
+                "functions": [
+                    f
+                    for f in info.get("functions") or []
+                    if f.get("udfType") in ("Query", "Mutation", "Action")
+                ],
+                "httpRoutes": info.get("httpRoutes"),
+                "cronSpecs": info.get("cronSpecs"),
+                "sourceMapped": info.get("sourceMapped"),
+            }
+            for module, info in code.analysis.items()
+        },
+        "udfConfig": {
+            "serverVersion": udf_server_version,
+            "importPhaseRngSeed": _seed(code.version),
+            "importPhaseUnixTimestamp": {"secs": int(time.time()), "nanos": 0},
+        },
+    }
+
+
+def _checked_component(deployment: Deployment, path: str) -> dict[str, Any]:
+    """The `app` of the start_push response: the instance tree, recursively."""
+    instance = deployment.components.get(path)
+    children = {
+        c.name: _checked_component(deployment, c.path)
+        for c in deployment.components.values()
+        if c.parent == path
+    }
+    return {
+        "definitionPath": instance.definition_path if instance else "",
+        "componentPath": path,
+        "args": {},
+        "childComponents": children,
+        "httpRoutes": {"httpModuleRoutes": None, "mounts": []},
+        "exports": {},
+    }

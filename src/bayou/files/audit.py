@@ -13,6 +13,7 @@ from typing import Any
 
 from bayou.blobs import BlobStore
 from bayou.database.database import Database
+from bayou.database.namespaced import in_namespace
 from bayou.files.fingerprint import MARKER
 from bayou.model import file_storage
 
@@ -28,14 +29,16 @@ async def audit(db: Database, store: BlobStore, prefix: str, *, limit: int = 20)
         if key != MARKER:
             blobs[key] = info.size
     rows: dict[str, str] = {}  # uuid → _storage id
-    after: float | None = None
-    while True:
-        page = await file_storage.page(db.begin(read_only=True), after, PAGE)
-        for internal_id, doc in page:
-            rows[file_storage.uuid_of(internal_id)] = doc["_id"]
-        if len(page) < PAGE:
-            break
-        after = page[-1][1]["_creationTime"]
+    for namespace in file_storage.namespaces(db.begin(read_only=True)):  # components' too
+        after: float | None = None
+        while True:
+            tx = in_namespace(db.begin(read_only=True), namespace)
+            page = await file_storage.page(tx, after, PAGE)
+            for internal_id, doc in page:
+                rows[file_storage.uuid_of(internal_id)] = doc["_id"]
+            if len(page) < PAGE:
+                break
+            after = page[-1][1]["_creationTime"]
     records = await file_storage.pending(db.begin(read_only=True), PENDING_READ)
     collecting = {r.key for r in records}
     orphans = sorted(k for k in blobs if k not in rows and k not in collecting)

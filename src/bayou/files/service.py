@@ -20,6 +20,7 @@ from typing import Any
 from bayou.blobs import BlobStore, BlobStream, S3Config, make_blob_store, one_chunk, read_all
 from bayou.config import Settings
 from bayou.database.database import Database
+from bayou.database.namespaced import in_namespace
 from bayou.errors import BadRequest, InternalError, NotFound
 from bayou.files import audit, fingerprint, uploads
 from bayou.files.collector import BlobCollector
@@ -104,8 +105,9 @@ class FileStorage:
 
     # -- URLs ----------------------------------------------------------------------------
 
-    def upload_url(self) -> str:
-        return f"{self.origin}/api/storage/upload?token={self.tokens.issue()}"
+    def upload_url(self, component: str = "") -> str:
+        """An upload URL; the file goes into `component`'s files ("" is the app's)."""
+        return f"{self.origin}/api/storage/upload?token={self.tokens.issue(component)}"
 
     def file_url(self, internal_id: bytes) -> str:
         return f"{self.origin}/api/storage/{file_storage.uuid_of(internal_id)}"
@@ -121,7 +123,7 @@ class FileStorage:
         digest: str | None,
     ) -> str:
         """An upload through a URL of `upload_url()`; returns the `_storage` id."""
-        issued_s = self.tokens.check(token)
+        issued_s, component = self.tokens.open(token)
         expected = uploads.parse_digest(digest)
         async with self._writing:
             return await uploads.store_file(
@@ -132,17 +134,22 @@ class FileStorage:
                 content_type=content_type or None,
                 expected_sha256=expected,
                 collect_after_ms=(issued_s + VALIDITY_S + UPLOAD_GRACE_S) * 1000.0,
+                namespace=component,
             )
 
     async def store_bytes(
-        self, data: bytes, content_type: str | None, sha256: bytes | None = None
+        self,
+        data: bytes,
+        content_type: str | None,
+        sha256: bytes | None = None,
+        component: str = "",
     ) -> str:
         """`ctx.storage.store(blob)` of an action: the bytes are in memory already."""
         async with self._writing:
-            return await self._store_bytes(data, content_type, sha256)
+            return await self._store_bytes(data, content_type, sha256, component)
 
     async def _store_bytes(
-        self, data: bytes, content_type: str | None, sha256: bytes | None
+        self, data: bytes, content_type: str | None, sha256: bytes | None, component: str = ""
     ) -> str:
         return await uploads.store_file(
             self.db,
@@ -152,6 +159,7 @@ class FileStorage:
             content_type=content_type or None,
             expected_sha256=sha256,
             collect_after_ms=(self.clock() + UPLOAD_GRACE_S) * 1000.0,
+            namespace=component,
         )
 
     # -- reading -----------------------------------------------------------------------
@@ -173,7 +181,7 @@ class FileStorage:
                 "https://docs.convex.dev/file-storage/serve-files for more details",
                 code="InvalidStoragePath",
             )
-        doc = await file_storage.get(self.db.begin(read_only=True), internal_id)
+        doc = await self._find(internal_id)
         if doc is None:
             raise NotFound(f"File {uuid_text} not found", code="FileNotFound")
         size = int(doc["size"])
@@ -195,6 +203,15 @@ class FileStorage:
             return FileAnswer(200, headers, body)
         headers["content-range"] = wanted.content_range(size)
         return FileAnswer(206, headers, body)
+
+    async def _find(self, internal_id: bytes) -> dict[str, Any] | None:
+        """The `_storage` row of a file: the app's, or a component's (each keeps its own)."""
+        tx = self.db.begin(read_only=True)
+        for namespace in file_storage.namespaces(tx):
+            doc = await file_storage.get(in_namespace(tx, namespace), internal_id)
+            if doc is not None:
+                return doc
+        return None
 
     # -- checks ------------------------------------------------------------------------
 

@@ -37,15 +37,20 @@ class UploadTokens:
         self.instance_name = instance_name
         self.clock = clock
 
-    def issue(self) -> str:
-        message = _encode(self.instance_name, int(self.clock()))
+    def issue(self, component: str = "") -> str:
+        """A token for an upload into the files of `component` ("" is the app)."""
+        message = _encode(self.instance_name, int(self.clock()), component)
         return seal(self._key, VERSION, message).hex()
 
     def check(self, token: str) -> int:
         """The issue time (Unix seconds) of a valid token; `Unauthenticated` otherwise."""
+        return self.open(token)[0]
+
+    def open(self, token: str) -> tuple[int, str]:
+        """(issue time, component) of a valid token; `Unauthenticated` otherwise."""
         try:
             plaintext = open_envelope(self._key, VERSION, bytes.fromhex(token))
-            instance, issued_s, store_file = _decode(plaintext)
+            instance, issued_s, store_file, component = _decode(plaintext)
         except (ValueError, EnvelopeError):
             raise Unauthenticated(
                 "Couldn't decode the StoreFileAuthorization token", code="StorageTokenInvalid"
@@ -60,7 +65,7 @@ class UploadTokens:
             )
         if issued_s + VALIDITY_S <= self.clock():
             raise Unauthenticated("Store File Authorization expired", code="StorageTokenExpired")
-        return issued_s
+        return issued_s, component
 
 
 def _varint(value: int) -> bytes:
@@ -72,7 +77,7 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _encode(instance_name: str, issued_s: int) -> bytes:
+def _encode(instance_name: str, issued_s: int, component: str = "") -> bytes:
     """prost's encoding: fields in order, proto3 defaults omitted, the oneof written."""
     name = instance_name.encode()
     out = bytearray()
@@ -81,12 +86,16 @@ def _encode(instance_name: str, issued_s: int) -> bytes:
     if issued_s:
         out += bytes([2 << 3 | _VARINT]) + _varint(issued_s)
     out += bytes([3 << 3 | _LEN, 0])  # store_file: an empty message
+    if component:
+        raw = component.encode()
+        out += bytes([4 << 3 | _LEN]) + _varint(len(raw)) + raw
     return bytes(out)
 
 
-def _decode(data: bytes) -> tuple[str, int, bool]:
-    """(instance_name, issued_s, has store_file) of any valid encoding; ValueError else."""
-    name, issued, store_file = "", 0, False
+def _decode(data: bytes) -> tuple[str, int, bool, str]:
+    """(instance_name, issued_s, has store_file, component) of any valid encoding;
+    ValueError else."""
+    name, issued, store_file, component = "", 0, False, ""
     pos = 0
     while pos < len(data):
         key, pos = _read_varint(data, pos)
@@ -105,6 +114,8 @@ def _decode(data: bytes) -> tuple[str, int, bool]:
                 name = raw.decode()
             elif number == 3:
                 store_file = True
+            elif number == 4:
+                component = raw.decode()
         elif wire == 1:
             pos += 8
         elif wire == 5:
@@ -113,7 +124,7 @@ def _decode(data: bytes) -> tuple[str, int, bool]:
             raise ValueError(f"wire type {wire}")
     if pos != len(data):
         raise ValueError("truncated field")
-    return name, issued, store_file
+    return name, issued, store_file, component
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:

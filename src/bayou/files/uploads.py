@@ -61,6 +61,7 @@ async def store_file(
     content_type: str | None,
     expected_sha256: bytes | None,
     collect_after_ms: float,
+    namespace: str = "",
 ) -> str:
     """Store one file; returns its `_storage` id. Until it has a row, its blob may be
     collected after `collect_after_ms` (the upload URL's expiry plus a grace period)."""
@@ -103,6 +104,7 @@ async def store_file(
             sha256_b64=base64.b64encode(digest).decode(),
             size=size,
             content_type=content_type,
+            namespace=namespace,
         )
 
     try:

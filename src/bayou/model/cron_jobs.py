@@ -28,9 +28,10 @@ class Cron:
     schedule: dict[str, Any]
     next_run_ms: float | None
     running: bool
+    component: str = ""  # the component whose `crons` it is (and whose `_cron_jobs`)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Cron:
+    def from_doc(cls, doc: dict[str, Any], component: str = "") -> Cron:
         args = doc.get("args") or [{}]
         return cls(
             doc["_id"],
@@ -40,6 +41,7 @@ class Cron:
             doc["schedule"],
             doc.get("nextRunTime"),
             bool(doc.get("running")),
+            component,
         )
 
 
@@ -57,12 +59,12 @@ def _query(index: str, *bounds: dict[str, Any], limit: int | None = None) -> dic
 
 async def all_crons(tx: Transaction) -> list[Cron]:
     docs = await tx.query(_query("by_name"), system=True).collect()
-    return [Cron.from_doc(d) for d in docs]
+    return [Cron.from_doc(d, tx.namespace) for d in docs]
 
 
 async def get(tx: Transaction, cron_id: str) -> Cron | None:
     doc = await tx.get(cron_id, system=True)
-    return None if doc is None else Cron.from_doc(doc)
+    return None if doc is None else Cron.from_doc(doc, tx.namespace)
 
 
 async def sync(tx: Transaction, crons: dict[str, Any], first_run: Any) -> None:
@@ -100,7 +102,7 @@ async def next_due(tx: Transaction, limit: int) -> list[Cron]:
         _query("by_next_run", {"type": "Gte", "fieldPath": "nextRunTime", "value": 0.0}),
         system=True,
     ).collect()
-    out = [Cron.from_doc(d) for d in docs if not d.get("running")]
+    out = [Cron.from_doc(d, tx.namespace) for d in docs if not d.get("running")]
     return out[:limit]
 
 

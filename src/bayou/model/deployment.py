@@ -69,9 +69,42 @@ class FunctionSpec:
         return {v: k for k, v in _UDF_TYPES.items()}[self.udf_type]
 
 
+@dataclass(frozen=True, slots=True)
+class ComponentInstance:
+    """One installed component: `app.use(definition, {name})`, at a path in the tree.
+
+    Its tables live in the namespace named by its path; its code is its definition's."""
+
+    path: str  # "workpool", "workpool/batchWorker"
+    name: str
+    definition_path: str  # "../node_modules/@convex-dev/workpool/dist/component"
+    # What `process.env` holds in its functions: the values its parent bound with
+    # `use(child, {env})` (a component never sees the deployment's variables).
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def parent(self) -> str:
+        return self.path.rpartition("/")[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "definitionPath": self.definition_path,
+            "env": self.env,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> ComponentInstance:
+        return cls(obj["path"], obj["name"], obj["definitionPath"], dict(obj.get("env") or {}))
+
+
 @dataclass(frozen=True)
 class Deployment:
-    """Everything one push deployed; never mutated."""
+    """Everything one push deployed; never mutated.
+
+    The root deployment is the app's code; `definitions` holds each component definition's
+    code as a `Deployment` of its own, and `components` the installed instances by path."""
 
     version: str = "empty"
     language: Literal["js", "python"] = "js"
@@ -82,6 +115,10 @@ class Deployment:
     node_version: str | None = None
     pushed_at_ms: float = 0.0
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    # The export() of the definition's convex.config.js (child components, exports).
+    config: dict[str, Any] | None = None
+    definitions: dict[str, Deployment] = field(default_factory=dict)
+    components: dict[str, ComponentInstance] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -94,6 +131,9 @@ class Deployment:
         udf_server_version: str | None = None,
         node_version: str | None = None,
         pushed_at_ms: float = 0.0,
+        config: dict[str, Any] | None = None,
+        definitions: dict[str, Deployment] | None = None,
+        components: dict[str, ComponentInstance] | None = None,
     ) -> Deployment:
         functions: dict[str, FunctionSpec] = {}
         for module, info in analysis.items():
@@ -110,7 +150,24 @@ class Deployment:
             node_version=node_version,
             pushed_at_ms=pushed_at_ms,
             functions=functions,
+            config=config,
+            definitions=dict(definitions or {}),
+            components=dict(components or {}),
         )
+
+    def code(self, component: str) -> Deployment | None:
+        """The code that runs in component `component` ("" is the app), or None."""
+        if not component:
+            return self
+        instance = self.components.get(component)
+        return None if instance is None else self.definitions.get(instance.definition_path)
+
+    def all_modules(self) -> list[Module]:
+        """The app's modules and every component definition's (what `_modules` holds)."""
+        out = list(self.modules)
+        for definition in self.definitions.values():
+            out.extend(definition.modules)
+        return out
 
     def function(self, path: FunctionPath) -> FunctionSpec | None:
         return self.functions.get(path.canonical)
@@ -139,6 +196,20 @@ class Deployment:
             "udfServerVersion": self.udf_server_version,
             "nodeVersion": self.node_version,
             "pushedAt": self.pushed_at_ms,
+            "components": orjson.dumps(
+                {
+                    "config": self.config,
+                    "definitions": {
+                        path: {
+                            "analysis": d.analysis,
+                            "config": d.config,
+                            "udfServerVersion": d.udf_server_version,
+                        }
+                        for path, d in self.definitions.items()
+                    },
+                    "instances": [c.to_json() for c in self.components.values()],
+                }
+            ).decode(),
         }
 
 
@@ -155,14 +226,29 @@ async def load(tx: Transaction) -> Deployment:
         return Deployment()
     doc = docs[-1]
     modules = await load_all(tx)
+    components = orjson.loads(doc.get("components") or "{}")
+    definitions = {
+        path: Deployment.build(
+            [m for m in modules if m.definition == path],
+            info.get("analysis") or {},
+            config=info.get("config"),
+            udf_server_version=info.get("udfServerVersion"),
+        )
+        for path, info in (components.get("definitions") or {}).items()
+    }
     return Deployment.build(
-        modules,
+        [m for m in modules if not m.definition],
         orjson.loads(doc["analysis"]),
         language=doc.get("language", "js"),
         auth_providers=orjson.loads(doc.get("authProviders") or "[]"),
         udf_server_version=doc.get("udfServerVersion"),
         node_version=doc.get("nodeVersion"),
         pushed_at_ms=doc.get("pushedAt", 0.0),
+        config=components.get("config"),
+        definitions=definitions,
+        components={
+            c["path"]: ComponentInstance.from_json(c) for c in components.get("instances") or []
+        },
     )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bayou.database.catalog import SystemTable, TableInfo
+from bayou.database.namespaced import in_namespace
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest
 from bayou.values import ids
@@ -108,15 +109,26 @@ def resolve(tx: Transaction, storage_id: Any, api: str) -> bytes:
 # -- _storage rows ----------------------------------------------------------------------
 
 
-def _table(tx: Transaction, definition: SystemTable) -> TableInfo:
-    table = tx.catalog.table(definition.name)
-    assert table is not None, f"{definition.name} is created at start"
-    return table
+def _table(tx: Transaction, definition: SystemTable) -> TableInfo | None:
+    """The table in the transaction's namespace: the app's is created at start, a
+    component's with its first file (None before)."""
+    if not tx.namespace:
+        table = tx.catalog.table(definition.name)
+        assert table is not None, f"{definition.name} is created at start"
+        return table
+    return tx.table_for_read(definition.name)
+
+
+def namespaces(tx: Transaction) -> list[str]:
+    """The app ("") and every component that has a `_storage` table, app first."""
+    found = {t.namespace for t in tx.catalog.tables() if t.name == STORAGE.name}
+    return ["", *sorted(found - {""})]
 
 
 async def get(tx: Transaction, internal_id: bytes) -> dict[str, Any] | None:
     """The file's `_storage` document (a read of the transaction: reactive), or None."""
-    doc = await tx.get_doc(_table(tx, STORAGE), internal_id)
+    table = _table(tx, STORAGE)
+    doc = None if table is None else await tx.get_doc(table, internal_id)
     return None if doc is None else doc.value
 
 
@@ -147,10 +159,11 @@ async def insert(
 async def delete(tx: Transaction, internal_id: bytes, storage_id: str) -> None:
     """`storage.delete`: the row goes in this transaction, the blob once it commits."""
     table = _table(tx, STORAGE)
-    if await tx.get_doc(table, internal_id) is None:
+    if table is None or await tx.get_doc(table, internal_id) is None:
         raise BadRequest(f"storage id {storage_id} not found", code="StorageIdNotFound")
     await tx.delete(table.document_id(internal_id), system=True)
-    await tx.insert(
+    # The collector reads the deployment's `_blob_gc`, whichever component owned the file.
+    await in_namespace(tx, "").insert(
         BLOB_GC.name,
         {"key": uuid_of(internal_id), "reason": DELETED, "notBefore": 0.0, "claimed": False},
         system=True,
@@ -204,9 +217,11 @@ async def finish_upload(
     sha256_b64: str,
     size: int,
     content_type: str | None,
+    namespace: str = "",
 ) -> str:
-    """The stored blob gets its `_storage` row and stops being garbage, in one commit;
-    `UploadExpired` when the collector has claimed it (then nothing is written)."""
+    """The stored blob gets its `_storage` row (in the files of component `namespace`) and
+    stops being garbage, in one commit; `UploadExpired` when the collector has claimed it
+    (then nothing is written). `tx` is a root-namespace transaction (`_blob_gc`)."""
     record = await tx.get(record_id, system=True)
     if record is None or record.get("claimed"):
         raise UploadExpired(
@@ -215,7 +230,11 @@ async def finish_upload(
         )
     await tx.delete(record_id, system=True)
     return await insert(
-        tx, internal_id, sha256_b64=sha256_b64, size=size, content_type=content_type
+        in_namespace(tx, namespace),
+        internal_id,
+        sha256_b64=sha256_b64,
+        size=size,
+        content_type=content_type,
     )
 
 

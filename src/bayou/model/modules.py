@@ -26,13 +26,16 @@ class Module:
     source: str
     source_map: str | None = None
     environment: Environment = "isolate"
+    # The component definition the module belongs to ("" for the app's own `convex/`):
+    # `../node_modules/@convex-dev/workpool/dist/component`, as the CLI names it.
+    definition: str = ""
 
     @property
     def hash(self) -> str:
         return hashlib.sha256((self.source + (self.source_map or "")).encode()).hexdigest()
 
     @classmethod
-    def from_push(cls, obj: Any) -> Module:
+    def from_push(cls, obj: Any, definition: str = "") -> Module:
         """A module as the CLI sends it: `{path, source, sourceMap?, environment}`."""
         if (
             not isinstance(obj, dict)
@@ -49,7 +52,13 @@ class Module:
         if env not in ("isolate", "node", "python"):
             raise BadRequest(f"Unknown module environment {env!r} for {path}", code="InvalidModule")
         source_map = obj.get("sourceMap")
-        return cls(path, obj["source"], source_map if isinstance(source_map, str) else None, env)
+        return cls(
+            path,
+            obj["source"],
+            source_map if isinstance(source_map, str) else None,
+            env,
+            definition,
+        )
 
     def to_push(self) -> dict[str, Any]:
         return {
@@ -77,13 +86,20 @@ async def load_all(tx: Transaction) -> list[Module]:
         system=True,
     ).collect()
     return [
-        Module(d["path"], d["source"], d.get("sourceMap"), d.get("environment", "isolate"))
+        Module(
+            d["path"],
+            d["source"],
+            d.get("sourceMap"),
+            d.get("environment", "isolate"),
+            d.get("definitionPath", ""),
+        )
         for d in docs
     ]
 
 
 async def replace_all(tx: Transaction, modules: list[Module]) -> tuple[list[str], list[str]]:
-    """Make `_modules` hold exactly `modules`; returns (added paths, removed paths)."""
+    """Make `_modules` hold exactly `modules` (those of every component definition);
+    returns the app's (added paths, removed paths)."""
     docs = await tx.query(
         {
             "source": {"type": "FullTableScan", "tableName": MODULES.name, "order": "asc"},
@@ -91,14 +107,15 @@ async def replace_all(tx: Transaction, modules: list[Module]) -> tuple[list[str]
         },
         system=True,
     ).collect()
-    existing = {d["path"]: d for d in docs}
-    wanted = {m.path: m for m in modules}
+    existing = {(d.get("definitionPath", ""), d["path"]): d for d in docs}
+    wanted = {(m.definition, m.path): m for m in modules}
     added, removed = [], []
-    for path, doc in existing.items():
-        if path not in wanted:
+    for key, doc in existing.items():
+        if key not in wanted:
             await tx.delete(doc["_id"], system=True)
-            removed.append(path)
-    for path, m in wanted.items():
+            if not key[0]:
+                removed.append(key[1])
+    for key, m in wanted.items():
         fields = {
             "path": m.path,
             "source": m.source,
@@ -106,10 +123,13 @@ async def replace_all(tx: Transaction, modules: list[Module]) -> tuple[list[str]
             "environment": m.environment,
             "sha256": m.hash,
         }
-        doc = existing.get(path)
+        if m.definition:
+            fields["definitionPath"] = m.definition
+        doc = existing.get(key)
         if doc is None:
             await tx.insert(MODULES.name, fields, system=True)
-            added.append(path)
+            if not m.definition:
+                added.append(m.path)
         elif doc.get("sha256") != m.hash or doc.get("environment") != m.environment:
             await tx.replace(doc["_id"], fields, system=True)
     return sorted(added), sorted(removed)

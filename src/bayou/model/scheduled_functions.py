@@ -47,9 +47,11 @@ class Job:
     args: dict[str, Any]
     scheduled_ms: float
     state: str
+    namespace: str = ""  # the component whose `_scheduled_functions` holds the job
+    component: str = ""  # the component whose function it runs (a function handle's)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Job:
+    def from_doc(cls, doc: dict[str, Any], namespace: str = "") -> Job:
         args = doc["args"]
         return cls(
             doc["_id"],
@@ -57,6 +59,8 @@ class Job:
             args[0] if args else {},
             doc["scheduledTime"],
             doc["state"]["kind"],
+            namespace,
+            doc.get("componentPath", namespace),
         )
 
 
@@ -81,14 +85,18 @@ async def insert(
     *,
     canceled: bool = False,
     now_ms: float,
+    component: str | None = None,
 ) -> str:
-    """Create a job (already `canceled` when its scheduler was canceled); returns its id."""
+    """Create a job (already `canceled` when its scheduler was canceled); returns its id.
+    `component`: the function is another component's (scheduled through a handle)."""
     doc: dict[str, Any] = {
         "name": name,
         "args": [args],
         "scheduledTime": float(scheduled_ms),
         "state": {"kind": "canceled" if canceled else "pending"},
     }
+    if component is not None and component != tx.namespace:
+        doc["componentPath"] = component
     if canceled:
         doc["completedTime"] = float(now_ms)
     return await tx.insert(SCHEDULED_FUNCTIONS.name, doc, system=True)
@@ -160,7 +168,7 @@ async def is_canceled(tx: Transaction, job_id: str) -> bool:
 async def pending(tx: Transaction, limit: int) -> list[Job]:
     """The earliest pending jobs (due or not), in the order they are due."""
     docs = await tx.query(_by_state("pending", limit=limit), system=True).collect()
-    return [Job.from_doc(d) for d in docs]
+    return [Job.from_doc(d, tx.namespace) for d in docs]
 
 
 async def fail_interrupted_actions(tx: Transaction, now_ms: float) -> int:

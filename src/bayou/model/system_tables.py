@@ -9,6 +9,8 @@ from bayou.model.file_storage import BLOB_GC, STORAGE
 from bayou.model.modules import MODULES
 from bayou.model.scheduled_functions import SCHEDULED_FUNCTIONS
 from bayou.model.session_requests import SESSION_REQUESTS
+from bayou.model.snapshot_exports import EXPORTS
+from bayou.model.snapshot_imports import IMPORTS
 
 SYSTEM_TABLES = (
     ENV_VARS,
@@ -19,6 +21,8 @@ SYSTEM_TABLES = (
     CRON_JOBS,
     STORAGE,
     BLOB_GC,
+    EXPORTS,
+    IMPORTS,
 )
 
 # The system tables functions may read through ctx.db.system (Convex's virtual tables).

@@ -114,6 +114,12 @@ class Persistence(Protocol):
         of the document the entry points at.
         """
 
+    async def index_keys(
+        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        """`index_scan` in ascending order without the documents: `(key, document_id)`
+        pairs (search postings carry what ranking needs in their keys)."""
+
     async def scan_table(
         self, table_id: bytes, ts: int, after: bytes | None, limit: int
     ) -> list[DocumentRevision]:

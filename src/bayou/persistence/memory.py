@@ -170,6 +170,24 @@ class MemoryPersistence:
                 break
         return hits
 
+    async def index_keys(
+        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        self._check_open()
+        index = self._indexes.get(index_id)
+        if index is None or limit <= 0 or (end is not None and end <= start):
+            return []
+        keys = index.keys
+        hi = len(keys) if end is None else bisect_left(keys, end)
+        out: list[tuple[bytes, bytes]] = []
+        for i in range(bisect_left(keys, start), hi):
+            entry = index.histories[keys[i]].at(ts)
+            if entry is not None and entry[1] is not None:
+                out.append((keys[i], entry[1]))
+                if len(out) == limit:
+                    break
+        return out
+
     async def scan_table(
         self, table_id: bytes, ts: int, after: bytes | None, limit: int
     ) -> list[DocumentRevision]:

@@ -407,6 +407,25 @@ class PostgresPersistence:
             )
         return hits
 
+    async def index_keys(
+        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        if (end is not None and end <= start) or limit <= 0:
+            return []
+        n = q.KEY_PREFIX_LEN
+        params: dict[str, Any] = {
+            "index_id": index_id,
+            "start_prefix": start[:n],
+            "start_suffix": start[n:],
+            "ts": ts,
+            "limit": limit,
+        }
+        if end is not None:
+            params["end_prefix"] = end[:n]
+            params["end_suffix"] = end[n:]
+        rows = await self._fetch(q.INDEX_KEYS[end is not None], params)
+        return [(prefix + suffix if suffix else prefix, doc) for prefix, suffix, doc in rows]
+
     async def scan_table(
         self, table_id: bytes, ts: int, after: bytes | None, limit: int
     ) -> list[DocumentRevision]:

@@ -202,6 +202,33 @@ ORDER BY i.key_prefix {order}, i.key_suffix {order}
 """
 
 
+def _index_keys(bounded: bool) -> str:
+    """The live keys of an index range at a snapshot, ascending, without documents."""
+    upper = (
+        "AND i.key_prefix <= %(end_prefix)b"
+        " AND (i.key_prefix, i.key_suffix) < (%(end_prefix)b, %(end_suffix)b)"
+        if bounded
+        else ""
+    )
+    return f"""
+SELECT i.key_prefix, i.key_suffix, i.document_id FROM indexes AS i
+WHERE i.index_id = %(index_id)b
+  AND i.key_prefix >= %(start_prefix)b
+  AND (i.key_prefix, i.key_suffix) >= (%(start_prefix)b, %(start_suffix)b)
+  {upper}
+  AND i.ts <= %(ts)b AND i.document_id IS NOT NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM indexes AS n
+      WHERE n.index_id = i.index_id AND n.key_prefix = i.key_prefix
+        AND n.key_sha256 = i.key_sha256 AND n.ts > i.ts AND n.ts <= %(ts)b
+  )
+ORDER BY i.key_prefix ASC, i.key_suffix ASC
+LIMIT %(limit)b
+"""
+
+
+INDEX_KEYS = {bounded: _index_keys(bounded) for bounded in (True, False)}
+
 INDEX_SCAN = {
     (order, bounded): _index_scan(order.upper(), bounded)
     for order in ("asc", "desc")

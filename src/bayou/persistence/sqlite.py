@@ -291,6 +291,17 @@ class SqlitePersistence:
             )
         return hits
 
+    async def index_keys(
+        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        if end is None:
+            sql, params = _SCAN_ASC_OPEN, (index_id, start, ts, limit)
+        elif end <= start:
+            return []
+        else:
+            sql, params = _SCAN_ASC, (index_id, start, end, ts, limit)
+        return [(key, doc) for key, _ts, _table, doc in self._r.execute(sql, params).fetchall()]
+
     async def scan_table(
         self, table_id: bytes, ts: int, after: bytes | None, limit: int
     ) -> list[DocumentRevision]:

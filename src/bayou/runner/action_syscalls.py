@@ -12,12 +12,11 @@ import orjson
 
 from bayou.errors import BadRequest
 from bayou.protocol.function_path import FunctionPath
-from bayou.runner import scheduling, storage_syscalls
+from bayou.runner import references, scheduling, search_syscalls, storage_syscalls
 from bayou.runner.function_runner import (
     CallRequest,
     NestedCallFailed,
     raw_args_json,
-    reference_path,
 )
 from bayou.values import json as vjson
 
@@ -42,13 +41,21 @@ class ActionSyscalls:
                 return await scheduling.schedule_from_action(self.ctx, args)
             if op == "1.0/actions/cancel_job":
                 return await scheduling.cancel_from_action(self.ctx, args)
+            if op == "1.0/actions/vectorSearch":
+                return await search_syscalls.vector_search(self.ctx, args)
             if op in storage_syscalls.ACTION_OPS:
                 return await storage_syscalls.action_syscall(self.ctx, op, args)
             return await self.ctx.runner.shared_syscall(self.ctx, op, args)
         ctx = self.ctx
-        path = reference_path(args)
-        if ctx.deployment.function(path) is None and not ctx.deployment.runs_in_node(
-            ctx.spec.path if ctx.spec else path
+        if not isinstance(args, dict):
+            raise BadRequest(f"Syscall {op} needs an object of arguments", code="InvalidSyscall")
+        target = references.resolve(ctx.deployment, ctx.component, args)
+        path = target.path
+        code = ctx.deployment.code(target.component)
+        if (
+            code is not None
+            and code.function(path) is None
+            and not ctx.code.runs_in_node(ctx.spec.path if ctx.spec else path)
         ):
             # Convex's isolate resolves references against the pushed functions (public
             # and internal) before calling; Node actions get the callee's own error.
@@ -70,7 +77,9 @@ class ActionSyscalls:
                 origin=ctx.origin,
                 args_json=raw_args_json(args),
                 parent_job=ctx.scheduled_job,
-            )
+                component=target.component,
+            ),
+            across=target.across,
         )
         if not result.ok:
             raise NestedCallFailed.of_result(result)

@@ -4,6 +4,8 @@ every API surface (HTTP, sync, scheduler, HTTP actions) share."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -59,6 +61,7 @@ class CallRequest:
     parent_job: str | None = None  # the job a calling action runs (request metadata, cancel)
     # A scheduled mutation's bookkeeping, inside its own transaction (exactly once).
     hooks: TransactionHooks | None = None
+    component: str = ""  # the component whose function this is ("" is the app)
 
 
 @dataclass(slots=True)
@@ -140,6 +143,26 @@ class CallContext:
     # Shared with nested calls in the same transaction: their log lines, which join the
     # top-level call's (in time order) when it ends.
     nested_logs: list[Any] = field(default_factory=list)
+    component: str = ""  # the component the function belongs to; its tables' namespace
+    # The seed of the function's `Math.random` / `random`: one per call, so that an OCC
+    # retry of a mutation re-runs it with the same choices (a sharded counter picks the
+    # same shard again, and takes only that shard's admission lock); nested calls derive
+    # theirs from it, in the order the attempt makes them.
+    seed: int = field(default_factory=lambda: secrets.randbits(63))
+    nested_calls: int = 0
+
+    def child_seed(self) -> int:
+        self.nested_calls += 1
+        digest = hashlib.blake2b(f"{self.seed}:{self.nested_calls}".encode(), digest_size=8)
+        return int.from_bytes(digest.digest(), "big") >> 1
+
+    @property
+    def code(self) -> Deployment:
+        """The code of the function's component (the deployment itself for the app)."""
+        code = self.deployment.code(self.component)
+        if code is None:
+            raise BadRequest(f"Component '{self.component}' not found", code="ComponentNotFound")
+        return code
 
 
 def error_text(message: str) -> str:

@@ -10,7 +10,6 @@ validates the result, and records the execution in the function log.
 from __future__ import annotations
 
 import asyncio
-import random
 import secrets
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from bayou.database.database import Database
+from bayou.database.namespaced import in_namespace
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError, ValidationError
@@ -44,6 +44,8 @@ from bayou.runner.calls import (
 )
 from bayou.runner.identity import Identity
 from bayou.runner.logs import FunctionLogs
+from bayou.runner.references import FunctionTarget, function_handle
+from bayou.runner.references import resolve as resolve_reference
 from bayou.runner.request_metadata import request_metadata
 from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Invocation, InvocationResult, Runtime, RuntimeModule
@@ -84,8 +86,9 @@ class FunctionRunner:
 
     # -- entry points ------------------------------------------------------------------
 
-    async def call(self, req: CallRequest) -> CallResult:
-        """Run one function call; function errors come back as a failed CallResult."""
+    async def call(self, req: CallRequest, *, across: bool = False) -> CallResult:
+        """Run one function call; function errors come back as a failed CallResult.
+        `across`: a parent calls into a child component (its public functions only)."""
         deployment = self.deployment()
         request_id = req.request_id or secrets.token_hex(8)
         if req.path.is_system:
@@ -93,8 +96,8 @@ class FunctionRunner:
         started = time.time()
         ctx: CallContext | None = None
         try:
-            spec = self._resolve(deployment, req)
-            args = self.check_call_args(spec, req.args)
+            spec = self._resolve(deployment, req, across=across)
+            args = self.check_call_args(spec, req.args, req.component)
             ctx = CallContext(
                 self,
                 deployment,
@@ -105,6 +108,7 @@ class FunctionRunner:
                 origin=req.origin,
                 args_json=req.args_json,
                 scheduled_job=req.scheduled_job or req.parent_job,
+                component=req.component,
             )
             if spec.udf_type == "query":
                 result = await self._run_query(ctx, spec, args, req.ts)
@@ -146,7 +150,7 @@ class FunctionRunner:
                     code="WrongFunctionType",
                 )
             out = await self.system_functions.run(
-                req.path, req.args, req.identity, deployment, req.ts
+                req.path, req.args, req.identity, deployment, req.ts, req.component
             )
         except BayouError as e:
             return CallResult(
@@ -161,9 +165,29 @@ class FunctionRunner:
             request_id=request_id,
         )
 
-    def _resolve(self, deployment: Deployment, req: CallRequest) -> FunctionSpec:
-        spec = deployment.function(req.path)
+    def _resolve(
+        self, deployment: Deployment, req: CallRequest, *, across: bool = False
+    ) -> FunctionSpec:
+        code = deployment.code(req.component)
+        if code is None:
+            raise BadRequest(f"Component '{req.component}' not found", code="ComponentNotFound")
+        if req.component and not across and not req.identity.may_call_internal:
+            # Clients reach the app's public functions; a component's only through the app.
+            raise BadRequest(
+                f"Could not find public function for '{req.path}' in component "
+                f"'{req.component}': only admins call component functions directly.",
+                code="FunctionNotFound",
+            )
+        spec = code.function(req.path)
+        if spec is not None and across and spec.visibility == "internal":
+            spec = None  # a component exports its public functions only
         if spec is None or (spec.visibility == "internal" and not req.identity.may_call_internal):
+            if req.component:
+                raise BadRequest(
+                    f"Could not find function for '{req.path}' in component "
+                    f"'{req.component}'. Is it a public function of the component?",
+                    code="FunctionNotFound",
+                )
             if req.kind is None:
                 # Calls of any kind (`/api/function`, `npx convex run`) word it as Convex's
                 # any_udf does: the CLI then lists the deployed functions.
@@ -189,7 +213,7 @@ class FunctionRunner:
             )
         return spec
 
-    def check_call_args(self, spec: FunctionSpec, args: Any) -> Any:
+    def check_call_args(self, spec: FunctionSpec, args: Any, component: str = "") -> Any:
         """`args` checked against `spec`'s validator (`{}` for none); raises the error."""
         if args is None:
             args = {}
@@ -203,7 +227,7 @@ class FunctionRunner:
             catalog = self.db.catalog
 
             def id_table(id: str) -> str | None:
-                table = catalog.table_for_id(id)
+                table = catalog.table_for_id(id, component)
                 return table.name if table else None
 
             check_args(spec.args, [args], id_table=id_table)
@@ -214,7 +238,7 @@ class FunctionRunner:
     async def _run_query(
         self, ctx: CallContext, spec: FunctionSpec, args: Any, ts: int | None
     ) -> CallResult:
-        tx = self.db.begin(read_only=True, ts=ts)
+        tx = self.db.begin(read_only=True, ts=ts, namespace=ctx.component)
         from bayou.runner.transaction_syscalls import TransactionSyscalls
 
         syscalls = TransactionSyscalls(ctx, tx)
@@ -245,15 +269,16 @@ class FunctionRunner:
                     return stored
             ctx.audit.clear()  # an attempt that conflicted logged nothing
             ctx.nested_logs.clear()
+            ctx.nested_calls = 0  # the retry's nested calls get the same seeds again
             if hooks is not None and not await hooks.before(tx):
                 raise JobNotPending()
-            syscalls = TransactionSyscalls(ctx, tx)
+            syscalls = TransactionSyscalls(ctx, in_namespace(tx, ctx.component))
             out = await self.invoke(
                 ctx, spec, "mutation", args, syscalls, self.limits.mutation_timeout_s
             )
             if not out.ok:
                 raise FunctionFailed(out)
-            self._check_returns(spec, out, tx)
+            self._check_returns(spec, out, syscalls.tx)
             if session is not None:
                 await session_requests.store(tx, *session, out.value_json or "null")
             if hooks is not None:
@@ -334,7 +359,7 @@ class FunctionRunner:
         syscalls: Any,
         timeout_s: float,
     ) -> InvocationResult:
-        deployment = ctx.deployment
+        deployment = ctx.code
         runtime = self.runtimes.get(deployment.language)
         if runtime is None:
             raise BadRequest(
@@ -342,22 +367,28 @@ class FunctionRunner:
             )
         await self.ensure_loaded(deployment)
         catalog = self.db.catalog
+        namespace = ctx.component
+        instance = ctx.deployment.components.get(namespace) if namespace else None
         call = Invocation(
             version=deployment.version,
             udf_type=kind,
             path=spec.path.canonical,
             args_json="[" + (ctx.args_json or vjson.dumps(args).decode()) + "]",
-            env=self.environment(),
-            seed=random.getrandbits(63),
+            # A component sees only what its parent bound in `use(child, {env})`.
+            env=dict(instance.env) if instance is not None else self.environment(),
+            seed=ctx.seed,
             now_ms=time.time() * 1000,
             # For ctx.db.normalizeId: user tables and the system tables functions may read.
             table_numbers={
                 t.name: t.number
                 for t in catalog.tables()
-                if not t.is_system or t.name in USER_READABLE_SYSTEM_TABLES
+                if t.namespace == namespace
+                and (not t.is_system or t.name in USER_READABLE_SYSTEM_TABLES)
             },
             request_id=ctx.request_id,
             timeout_s=timeout_s,
+            # ctx.meta.getSnapshotTs(): the transaction's snapshot (queries and mutations).
+            snapshot_ts=tx.begin_ts if (tx := getattr(syscalls, "tx", None)) is not None else None,
         )
         return await runtime.invoke(call, syscalls)
 
@@ -385,7 +416,8 @@ class FunctionRunner:
 
     async def run_nested(self, parent: CallContext, tx: Transaction, kind: str, args: dict) -> Any:
         """`ctx.runQuery` / `ctx.runMutation` inside a query or mutation: the same transaction."""
-        path = reference_path(args)
+        target = resolve_reference(parent.deployment, parent.component, args)
+        path = target.path
         if parent.depth >= 8:
             raise BadRequest("Functions are nested more than 8 deep", code="TooDeepNesting")
         want: Kind = "mutation" if kind == "mutation" else "query"
@@ -393,9 +425,11 @@ class FunctionRunner:
             path, vjson.from_json(args.get("args") or {}), want, parent.identity, parent.request_id
         )
         spec = self._resolve(
-            parent.deployment, CallRequest(path, None, want, _internal(parent.identity))
+            parent.deployment,
+            CallRequest(path, None, want, _internal(parent.identity), component=target.component),
+            across=target.across,
         )
-        call_args = self.check_call_args(spec, req.args)
+        call_args = self.check_call_args(spec, req.args, target.component)
         ctx = CallContext(
             self,
             parent.deployment,
@@ -409,12 +443,16 @@ class FunctionRunner:
             args_json=raw_args_json(args),
             scheduled_job=parent.scheduled_job,
             nested_logs=parent.nested_logs,
+            component=target.component,
+            seed=parent.child_seed(),
         )
         from bayou.runner.transaction_syscalls import TransactionSyscalls
 
         savepoint = tx.savepoint()
+        tx = in_namespace(tx, target.component)
+        syscalls = TransactionSyscalls(ctx, tx)
         out = await self.invoke(
-            ctx, spec, want, call_args, TransactionSyscalls(ctx, tx), self.limits.mutation_timeout_s
+            ctx, spec, want, call_args, syscalls, self.limits.mutation_timeout_s
         )
         parent.nested_logs.extend(out.log_lines)
         if not out.ok:
@@ -429,7 +467,21 @@ class FunctionRunner:
             ctx.observed["identity"] = True
             return ctx.identity.user_attributes()
         if op == "1.0/getFunctionMetadata":
-            return {"name": str(ctx.spec.path) if ctx.spec else None, "componentPath": ""}
+            return {
+                "name": str(ctx.spec.path) if ctx.spec else None,
+                "componentPath": ctx.component,
+            }
+        if op == "1.0/createFunctionHandle":
+            target = resolve_reference(ctx.deployment, ctx.component, args or {})
+            code = ctx.deployment.code(target.component)
+            spec = code.function(target.path) if code is not None else None
+            if spec is None or (target.across and spec.visibility == "internal"):
+                raise BadRequest(
+                    f"Couldn't create a function handle: function {target.path} does not exist "
+                    + (f"in component '{target.component}'" if target.component else ""),
+                    code="InvalidReference",
+                )
+            return function_handle(FunctionTarget(target.component, target.path))
         if op == "1.0/getDeploymentMetadata":
             return {"name": "self-hosted", "region": None, "class": "self-hosted"}
         if op == "1.0/getRequestMetadata":
@@ -456,7 +508,7 @@ class FunctionRunner:
                 "kind": "Completion",
                 "udfType": KIND_NAMES.get(result.udf_type, "Query"),
                 "identifier": identifier or str(req.path),
-                "componentPath": None,
+                "componentPath": req.component or None,
                 "logLines": result.log_lines,
                 "timestamp": now,
                 "cachedResult": False,

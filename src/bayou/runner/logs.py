@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 MAX_ENTRIES = 1000
@@ -35,6 +36,8 @@ class FunctionLogs:
         self._changed = asyncio.Event()
         self._last_ts = 0.0
         self.closed = False
+        # Called with every entry as it is added (metrics count calls and errors).
+        self.observers: list[Callable[[dict[str, Any]], None]] = []
 
     def _timestamp(self) -> float:
         # Cursors are timestamps (ms); keep them strictly increasing so none is skipped.
@@ -50,6 +53,8 @@ class FunctionLogs:
                 entry.get("identifier"),
                 _first_line(str(entry["error"])) + _location(str(entry["error"])),
             )
+        for observer in self.observers:
+            observer(entry)
         entry["_cursor"] = self._timestamp()
         self._entries.append(entry)
         self._changed.set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from bayou.database.namespaced import in_namespace
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest
@@ -24,11 +25,13 @@ if TYPE_CHECKING:
 
 async def schedule(ctx: CallContext, tx: Transaction, args: Any) -> str:
     """Insert the job `args` describes into `tx`; returns its id."""
-    from bayou.runner.function_runner import reference_path
+    from bayou.runner.references import resolve
 
     if not isinstance(args, dict):
         raise BadRequest("schedule needs an object of arguments", code="InvalidSyscall")
-    path = reference_path(args)
+    target = resolve(ctx.deployment, ctx.component, args)
+    path = target.path
+    code = ctx.deployment.code(target.component) or ctx.code
     ts = args.get("ts")
     if isinstance(ts, bool) or not isinstance(ts, (int, float)) or ts != ts:
         raise BadRequest("The scheduled time must be a number of seconds", code="InvalidSyscall")
@@ -44,10 +47,12 @@ async def schedule(ctx: CallContext, tx: Transaction, args: Any) -> str:
             f"{_when(scheduled_ms)} is more than 5 years in the past",
             code="InvalidScheduledFunctionDelay",
         )
-    spec = ctx.deployment.function(path)
+    spec = code.function(path)
+    if spec is not None and target.across and spec.visibility == "internal":
+        spec = None  # a component exports its public functions only
     module = path.module + ".js"
     if spec is None:
-        modules = {m.path.removesuffix(".py").removesuffix(".js") for m in ctx.deployment.modules}
+        modules = {m.path.removesuffix(".py").removesuffix(".js") for m in code.modules}
         if path.module not in modules:
             raise BadRequest(
                 f"Attempted to schedule function at nonexistent path: {module}",
@@ -65,7 +70,7 @@ async def schedule(ctx: CallContext, tx: Transaction, args: Any) -> str:
             code="InvalidScheduledFunction",
         )
     call_args = vjson.from_json(args.get("args") or {})
-    call_args = ctx.runner.check_call_args(spec, call_args)
+    call_args = ctx.runner.check_call_args(spec, call_args, target.component)
     size = check_value(call_args)
     if tx.functions_scheduled >= jobs.MAX_SCHEDULED_PER_TRANSACTION:
         raise BadRequest(
@@ -84,7 +89,13 @@ async def schedule(ctx: CallContext, tx: Transaction, args: Any) -> str:
     # A job scheduled by a job that was canceled meanwhile is created canceled (Convex).
     canceled = ctx.scheduled_job is not None and await jobs.is_canceled(tx, ctx.scheduled_job)
     return await jobs.insert(
-        tx, path.canonical, call_args, scheduled_ms, canceled=canceled, now_ms=now_ms
+        tx,
+        path.canonical,
+        call_args,
+        scheduled_ms,
+        canceled=canceled,
+        now_ms=now_ms,
+        component=target.component,
     )
 
 
@@ -103,7 +114,7 @@ async def schedule_from_action(ctx: CallContext, args: Any) -> str:
 
     async def write(tx: Transaction) -> str:
         tx.functions_scheduled = ctx.actions_scheduled
-        return await schedule(ctx, tx, args)
+        return await schedule(ctx, in_namespace(tx, ctx.component), args)
 
     job_id, _ = await run_transaction(ctx.runner.db, write)
     ctx.actions_scheduled += 1
@@ -112,7 +123,7 @@ async def schedule_from_action(ctx: CallContext, args: Any) -> str:
 
 async def cancel_from_action(ctx: CallContext, args: Any) -> None:
     async def write(tx: Transaction) -> None:
-        await cancel(ctx, tx, args)
+        await cancel(ctx, in_namespace(tx, ctx.component), args)
 
     await run_transaction(ctx.runner.db, write)
 

@@ -26,6 +26,7 @@ import base64
 import binascii
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bayou.database.namespaced import in_namespace
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest
@@ -41,12 +42,16 @@ MAX_ACTION_BLOB = 20 * 1024 * 1024
 class FileService(Protocol):
     """What the syscalls need of the deployment's files."""
 
-    def upload_url(self) -> str: ...
+    def upload_url(self, component: str = "") -> str: ...
 
     def file_url(self, internal_id: bytes) -> str: ...
 
     async def store_bytes(
-        self, data: bytes, content_type: str | None, sha256: bytes | None = None
+        self,
+        data: bytes,
+        content_type: str | None,
+        sha256: bytes | None = None,
+        component: str = "",
     ) -> str: ...
 
     async def read_bytes(self, internal_id: bytes) -> bytes: ...
@@ -87,7 +92,7 @@ async def _delete(tx: Transaction, args: Any) -> None:
 
 
 async def generate_upload_url(sys: TransactionSyscalls, args: Any) -> Any:
-    return files_of(sys.ctx).upload_url()
+    return files_of(sys.ctx).upload_url(sys.ctx.component)
 
 
 async def get_url(sys: TransactionSyscalls, args: Any) -> Any:
@@ -132,27 +137,32 @@ async def action_syscall(ctx: CallContext, op: str, args: Any) -> Any:
     """One storage syscall of an action (`op` in `ACTION_OPS`)."""
     files = files_of(ctx)
     db = ctx.runner.db
+    component = ctx.component  # each component has its own files
+
+    def snapshot() -> Transaction:
+        return in_namespace(db.begin(read_only=True), component)
+
     if op == "1.0/storageGenerateUploadUrl":
-        return files.upload_url()
+        return files.upload_url(component)
     if op == "1.0/storageGetUrl":
-        return await _url(db.begin(read_only=True), files, args)
+        return await _url(snapshot(), files, args)
     if op == "1.0/storageGetMetadata":
-        return await _metadata(db.begin(read_only=True), args)
+        return await _metadata(snapshot(), args)
     if op == "1.0/storageDelete":
 
         async def remove(tx: Transaction) -> None:
-            await _delete(tx, args)
+            await _delete(in_namespace(tx, component), args)
 
         await run_transaction(db, remove)
         return None
     if op == "1.0/storageStore":
-        return await _store(files, args)
+        return await _store(files, args, component)
     if op == "1.0/storageGet":
         return await _get(ctx, files, args)
     raise unknown_operation(op)
 
 
-async def _store(files: FileService, args: Any) -> str:
+async def _store(files: FileService, args: Any, component: str = "") -> str:
     if not isinstance(args, dict) or not isinstance(args.get("blob"), str):
         raise BadRequest("storage.store() needs the file's bytes", code="InvalidArgument")
     encoded: str = args["blob"]
@@ -175,12 +185,12 @@ async def _store(files: FileService, args: Any) -> str:
         )
     content_type = args.get("contentType")
     return await files.store_bytes(
-        data, content_type if isinstance(content_type, str) else None, digest
+        data, content_type if isinstance(content_type, str) else None, digest, component
     )
 
 
 async def _get(ctx: CallContext, files: FileService, args: Any) -> Any:
-    tx = ctx.runner.db.begin(read_only=True)
+    tx = in_namespace(ctx.runner.db.begin(read_only=True), ctx.component)
     internal_id = file_storage.resolve(tx, _storage_id(args), "storage.get")
     doc = await file_storage.get(tx, internal_id)
     if doc is None:

@@ -16,6 +16,7 @@ admin identities may call them. Result shapes are the ones the CLI reads (checke
     _system/cli/modules:apiSpec                {componentId?}     [{identifier, functionType, visibility, args, returns}
                                                                    | {functionType: "HttpAction", method, path}]
     _system/cli/convexUrl:cloudUrl             {}                 the deployment's public URL
+    _system/cli/exports:getLatest, queryImport, queryImport:list   (`snapshot_queries.py`)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import orjson
 
 from bayou.database.database import Database
+from bayou.database.namespaced import in_namespace
 from bayou.database.pagination import PaginationOptions, paginate
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError
@@ -36,6 +38,7 @@ from bayou.model.env_vars import ENV_VARS
 from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
 from bayou.protocol.function_path import FunctionPath
 from bayou.runner.identity import Identity
+from bayou.runner.snapshot_queries import SNAPSHOT_FUNCTIONS
 from bayou.values import json as vjson
 
 
@@ -91,8 +94,10 @@ class SystemFunctions:
         identity: Identity,
         deployment: Deployment,
         ts: int | None,
+        component: str = "",
     ) -> SystemResult:
-        """Run a system query at `ts` (default: latest); BayouError for bad calls."""
+        """Run a system query at `ts` (default: latest) over the tables of `component`
+        (`npx convex data --component`); BayouError for bad calls."""
         handler = self.lookup(path)
         self.check_caller(path, identity)
         if args is None:
@@ -101,7 +106,9 @@ class SystemFunctions:
             raise BadRequest(
                 f"Arguments of {path} must be an object", code="ArgumentValidationError"
             )
-        tx = self.db.begin(read_only=True, ts=ts)
+        if component and component not in deployment.components:
+            raise BadRequest(f"Component '{component}' not found", code="ComponentNotFound")
+        tx = self.db.begin(read_only=True, ts=ts, namespace=component)
         value = await handler(tx, args, SystemCall(deployment, self.cloud_url))
         return SystemResult(value, tx.begin_ts, tx)
 
@@ -161,9 +168,12 @@ async def _env_get(tx: Transaction, args: dict[str, Any], call: SystemCall) -> A
 
 async def _tables(tx: Transaction, args: dict[str, Any], call: SystemCall) -> Any:
     _pagination(args)  # validated; the list is never long enough to page
-    docs = await tx.query(_scan("_tables"), system=True).collect()
+    # `_tables` is the deployment's: read it from the root namespace.
+    docs = await in_namespace(tx, "").query(_scan("_tables"), system=True).collect()
     names = sorted(
-        d["name"] for d in docs if d.get("namespace", "") == "" and not d["name"].startswith("_")
+        d["name"]
+        for d in docs
+        if d.get("namespace", "") == tx.namespace and not d["name"].startswith("_")
     )
     return {"page": [{"name": n} for n in names], "isDone": True, "continueCursor": "end"}
 
@@ -264,4 +274,5 @@ _FUNCTIONS: dict[str, Handler] = {
     "_system/cli/queryTable.js:default": _query_table,
     "_system/cli/modules.js:apiSpec": _api_spec,
     "_system/cli/convexUrl.js:cloudUrl": _cloud_url,
+    **SNAPSHOT_FUNCTIONS,
 }

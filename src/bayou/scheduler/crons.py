@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from bayou.database.database import Database
+from bayou.database.namespaced import in_namespace
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.model import cron_jobs
@@ -44,11 +45,15 @@ class _CronHooks:
         self.cron = cron
 
     async def before(self, tx: Transaction) -> bool:
-        current = await cron_jobs.get(tx, self.cron.id)
+        current = await cron_jobs.get(in_namespace(tx, self.cron.component), self.cron.id)
         return _same_cron(current, self.cron) and current.next_run_ms == self.cron.next_run_ms  # type: ignore[union-attr]
 
     async def after(self, tx: Transaction) -> None:
-        await cron_jobs.set_fields(tx, self.cron.id, self.owner.after_run(self.cron, None))
+        await cron_jobs.set_fields(
+            in_namespace(tx, self.cron.component),
+            self.cron.id,
+            self.owner.after_run(self.cron, None),
+        )
 
 
 class CronRunner(WakeLoop):
@@ -71,30 +76,43 @@ class CronRunner(WakeLoop):
             "nextRunTime": next_run_ms(cron.name, cron.schedule, cron.next_run_ms, self._now_ms()),
         }
 
-    async def recover(self) -> None:
-        async def release(tx: Transaction) -> int:
-            stuck = await cron_jobs.running(tx)
-            for cron in stuck:
-                now = self._now_ms()
-                await cron_jobs.set_fields(
-                    tx,
-                    cron.id,
-                    {
-                        "running": False,
-                        "nextRunTime": next_run_ms(cron.name, cron.schedule, None, now)
-                        if cron.next_run_ms is None
-                        else cron.next_run_ms,
-                    },
-                )
-            return len(stuck)
+    def _namespaces(self) -> list[str]:
+        """The app and every component: each keeps its own `_cron_jobs`."""
+        return ["", *self.runner.deployment().components]
 
-        released, _ = await run_transaction(self.db, release)
+    async def recover(self) -> None:
+        released = 0
+        for namespace in self._namespaces():
+            count, _ = await run_transaction(
+                self.db, lambda tx, ns=namespace: self._release(in_namespace(tx, ns))
+            )
+            released += count
         if released:
             log.warning("released %d cron job(s) a stop interrupted", released)
 
+    async def _release(self, tx: Transaction) -> int:
+        """Crons a stop left running: not running, at their next time."""
+        stuck = await cron_jobs.running(tx)
+        for cron in stuck:
+            now = self._now_ms()
+            await cron_jobs.set_fields(
+                tx,
+                cron.id,
+                {
+                    "running": False,
+                    "nextRunTime": next_run_ms(cron.name, cron.schedule, None, now)
+                    if cron.next_run_ms is None
+                    else cron.next_run_ms,
+                },
+            )
+        return len(stuck)
+
     async def tick(self) -> float | None:
         now = self._now_ms()
-        crons = await cron_jobs.next_due(self.db.begin(read_only=True), 1000)
+        snapshot = self.db.begin(read_only=True)
+        crons = []
+        for namespace in self._namespaces():
+            crons += await cron_jobs.next_due(in_namespace(snapshot, namespace), 1000)
         next_ms: float | None = None
         for cron in crons:
             if cron.id in self.running or cron.next_run_ms is None:
@@ -113,7 +131,8 @@ class CronRunner(WakeLoop):
 
     async def _execute(self, cron: Cron) -> None:
         path = FunctionPath.parse(cron.function)
-        spec = self.runner.deployment().function(path)
+        code = self.runner.deployment().code(cron.component)
+        spec = code.function(path) if code is not None else None
         kind = spec.udf_type if spec is not None else None
         if kind == "mutation":
             result = await self._call(cron, path, "mutation", _CronHooks(self, cron))
@@ -123,6 +142,7 @@ class CronRunner(WakeLoop):
         elif kind == "action":
 
             async def start(tx: Transaction) -> bool:
+                tx = in_namespace(tx, cron.component)
                 current = await cron_jobs.get(tx, cron.id)
                 if not _same_cron(current, cron) or current.next_run_ms != cron.next_run_ms:  # type: ignore[union-attr]
                     return False
@@ -141,11 +161,20 @@ class CronRunner(WakeLoop):
 
     async def _call(self, cron: Cron, path: FunctionPath, kind: str, hooks: Any) -> CallResult:
         return await self.runner.call(
-            CallRequest(path, cron.args, kind, SYSTEM, caller="Cron", hooks=hooks)  # type: ignore[arg-type]
+            CallRequest(
+                path,
+                cron.args,
+                kind,  # type: ignore[arg-type]
+                SYSTEM,
+                caller="Cron",
+                hooks=hooks,
+                component=cron.component,
+            )
         )
 
     async def _record(self, cron: Cron, error: str | None) -> None:
         async def write(tx: Transaction) -> None:
+            tx = in_namespace(tx, cron.component)
             if _same_cron(await cron_jobs.get(tx, cron.id), cron):
                 await cron_jobs.set_fields(tx, cron.id, self.after_run(cron, error))
 

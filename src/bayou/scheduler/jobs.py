@@ -18,6 +18,7 @@ from collections import deque
 from typing import Any
 
 from bayou.database.database import Database
+from bayou.database.namespaced import in_namespace
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
 from bayou.model import scheduled_functions as jobs
@@ -34,14 +35,14 @@ RETRY_MAX_S = 2 * 3600.0
 class _JobHooks:
     """A scheduled mutation's bookkeeping inside its own transaction."""
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
+    def __init__(self, job: Job) -> None:
+        self.job = job
 
     async def before(self, tx: Transaction) -> bool:
-        return await jobs.start_mutation(tx, self.job_id)
+        return await jobs.start_mutation(in_namespace(tx, self.job.namespace), self.job.id)
 
     async def after(self, tx: Transaction) -> None:
-        await jobs.finish(tx, self.job_id, {"kind": "success"})
+        await jobs.finish(in_namespace(tx, self.job.namespace), self.job.id, {"kind": "success"})
 
 
 class JobRunner(WakeLoop):
@@ -62,16 +63,29 @@ class JobRunner(WakeLoop):
         return float(self.clock()) * 1000.0
 
     async def recover(self) -> None:
-        failed, _ = await run_transaction(
-            self.db, lambda tx: jobs.fail_interrupted_actions(tx, self._now_ms())
-        )
+        failed = 0
+        for namespace in ["", *self.runner.deployment().components]:
+            count, _ = await run_transaction(
+                self.db,
+                lambda tx, ns=namespace: jobs.fail_interrupted_actions(
+                    in_namespace(tx, ns), self._now_ms()
+                ),
+            )
+            failed += count
         if failed:
             log.warning("marked %d action(s) a stop interrupted as failed", failed)
 
     async def tick(self) -> float | None:
         now = self._now_ms()
         skip = len(self.running) + len(self._retry_at)
-        waiting = await jobs.pending(self.db.begin(read_only=True), self.concurrency + skip + 1)
+        snapshot = self.db.begin(read_only=True)
+        waiting = await jobs.pending(snapshot, self.concurrency + skip + 1)
+        # Each component keeps its own `_scheduled_functions`.
+        for namespace in self.runner.deployment().components:
+            waiting += await jobs.pending(
+                in_namespace(snapshot, namespace), self.concurrency + skip + 1
+            )
+        waiting.sort(key=lambda job: job.scheduled_ms)
         next_ms: float | None = None
         for job in waiting:
             if job.id in self.running:
@@ -97,29 +111,32 @@ class JobRunner(WakeLoop):
 
     async def _execute(self, job: Job) -> None:
         path = FunctionPath.parse(job.name)
-        spec = self.runner.deployment().function(path)
+        code = self.runner.deployment().code(job.component)
+        spec = code.function(path) if code is not None else None
         kind = spec.udf_type if spec is not None else None
         if kind == "mutation":
-            result = await self._call(job, path, "mutation", _JobHooks(job.id))
+            result = await self._call(job, path, "mutation", _JobHooks(job))
             if result.ok or (result.error_message or "").startswith(JOB_NOT_PENDING):
                 self._failures.pop(job.id, None)
                 return
             if result.transient:
                 self._back_off(job.id)
                 return
-            await self._finish(job.id, _failed(result))
+            await self._finish(job, _failed(result))
         elif kind == "action":
-            started, _ = await run_transaction(self.db, lambda tx: jobs.start_action(tx, job.id))
+            started, _ = await run_transaction(
+                self.db, lambda tx: jobs.start_action(in_namespace(tx, job.namespace), job.id)
+            )
             if not started:
                 return
             result = await self._call(job, path, "action", None)
-            await self._finish(job.id, {"kind": "success"} if result.ok else _failed(result))
+            await self._finish(job, {"kind": "success"} if result.ok else _failed(result))
         else:
             message = (
                 f"Could not find function for '{path}': the deployment has no mutation or "
                 "action by that name any more."
             )
-            await self._finish(job.id, {"kind": "failed", "error": message})
+            await self._finish(job, {"kind": "failed", "error": message})
 
     async def _call(self, job: Job, path: FunctionPath, kind: str, hooks: Any) -> CallResult:
         return await self.runner.call(
@@ -131,12 +148,15 @@ class JobRunner(WakeLoop):
                 caller="Scheduler",
                 scheduled_job=job.id,
                 hooks=hooks,
+                component=job.component,
             )
         )
 
-    async def _finish(self, job_id: str, state: dict[str, Any]) -> None:
-        self._failures.pop(job_id, None)
-        await run_transaction(self.db, lambda tx: jobs.finish(tx, job_id, state))
+    async def _finish(self, job: Job, state: dict[str, Any]) -> None:
+        self._failures.pop(job.id, None)
+        await run_transaction(
+            self.db, lambda tx: jobs.finish(in_namespace(tx, job.namespace), job.id, state)
+        )
 
     def _back_off(self, job_id: str) -> None:
         failures = self._failures.get(job_id, 0)

@@ -14,12 +14,15 @@ from starlette.responses import Response
 from bayou.backend import Backend
 from bayou.errors import NotFound
 from bayou.server import (
+    dashboard_routes,
     deploy_routes,
     env_routes,
     function_routes,
     http_action_routes,
     log_routes,
     meta_routes,
+    ops_routes,
+    snapshot_routes,
     storage_routes,
     sync_routes,
 )
@@ -43,7 +46,10 @@ def api_app(backend: Backend) -> Starlette:
         *log_routes.routes(backend),
         *sync_routes.routes(backend),
         *storage_routes.routes(backend),
+        *snapshot_routes.routes(backend),
+        *ops_routes.routes(backend),
         *http_action_routes.api_routes(backend),
+        *dashboard_routes.routes(backend),
     ]
     return Starlette(
         routes=routes,

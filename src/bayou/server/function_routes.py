@@ -105,15 +105,17 @@ class FunctionApi:
             raise BadRequest("The body must be a JSON object", code="BadJsonBody")
         fmt = _format(body, CLEAN_DEFAULT)
         path = FunctionPath.parse(body.get("path"))
-        if body.get("componentPath"):
-            raise BadRequest(
-                "Components are not supported by this Bayou version yet",
-                code="ComponentsNotSupported",
-            )
-        result = await self._call(path, parse_args(body.get("args")), kind, identity, request)
+        component = body.get("componentPath") or ""
+        if not isinstance(component, str):
+            raise BadRequest("`componentPath` must be a string", code="BadJsonBody")
+        result = await self._call(
+            path, parse_args(body.get("args")), kind, identity, request, component=component
+        )
         return json_response(udf_response(result, fmt, redact=self.redact))
 
-    async def _call(self, path, args, kind, identity, request, ts: int | None = None) -> CallResult:
+    async def _call(
+        self, path, args, kind, identity, request, ts: int | None = None, component: str = ""
+    ) -> CallResult:
         assert self.backend.runner is not None
         call = self.backend.runner.call(
             CallRequest(
@@ -125,16 +127,18 @@ class FunctionApi:
                 ts=ts,
                 caller="HttpApi",
                 origin=origin_of(request.scope),
+                component=component,
             )
         )
-        if not self._is_action(path, kind):
+        if not self._is_action(path, kind, component):
             return await call
         return await unless_disconnected(call, request, f"action {path}")
 
-    def _is_action(self, path: FunctionPath, kind: Kind | None) -> bool:
+    def _is_action(self, path: FunctionPath, kind: Kind | None, component: str = "") -> bool:
         if kind is not None:
             return kind == "action"
-        spec = self.backend.deployment.function(path)
+        code = self.backend.deployment.code(component)
+        spec = code.function(path) if code is not None else None
         return spec is not None and spec.udf_type == "action"
 
     async def query(self, request: Request) -> Response:

@@ -34,16 +34,11 @@ class SessionQuery:
     static_outcome: QueryOutcome | None = None
     entry: CachedQuery | None = None
     sent: QueryOutcome | None = None  # what the client was last told
+    component: str = ""  # the component whose query it is (admins: `componentPath`)
 
     @classmethod
     def from_add(cls, add: AddQuery) -> SessionQuery:
         try:
-            if add.component_path:
-                raise BayouError(
-                    f"Component {add.component_path!r} not found: this Bayou version serves "
-                    "only the app's root component.",
-                    code="ComponentsNotSupported",
-                )
             path = FunctionPath.parse(add.udf_path)
             args = parse_args(add.args)
         except BayouError as e:
@@ -51,11 +46,21 @@ class SessionQuery:
                 f"[Request ID: 0000000000000000] Server Error\n{e.message}"
             )
             return cls(add.query_id, add.udf_path, None, None, "", add.journal, failure)
-        return cls(add.query_id, add.udf_path, path, args, vjson.dumps(args).decode(), add.journal)
+        return cls(
+            add.query_id,
+            add.udf_path,
+            path,
+            args,
+            vjson.dumps(args).decode(),
+            add.journal,
+            component=add.component_path or "",
+        )
 
     def key(self, *, privileged: bool, code_version: int) -> QueryKey:
         assert self.path is not None
-        return QueryKey(self.path.canonical, self.args_json, self.journal, privileged, code_version)
+        # A component's function is another computation than the app's of the same path.
+        path = f"{self.component}\0{self.path.canonical}" if self.component else self.path.canonical
+        return QueryKey(path, self.args_json, self.journal, privileged, code_version)
 
 
 def parse_args(raw: list) -> dict:

@@ -343,12 +343,6 @@ class SyncSession:
     async def _call(self, message: msg.FunctionRequest) -> CallResult:
         request_id = self._request_id(message)
         try:
-            if message.component_path:
-                raise BayouError(
-                    f"Component {message.component_path!r} not found: this Bayou version "
-                    "serves only the app's root component.",
-                    code="ComponentsNotSupported",
-                )
             path = FunctionPath.parse(message.udf_path)
             args = parse_args(message.args)
         except BayouError as e:
@@ -369,6 +363,7 @@ class SyncSession:
                 caller="SyncWorker",
                 session=session,
                 origin=self.origin,
+                component=message.component_path or "",
             )
         )
 
@@ -579,6 +574,7 @@ class SyncSession:
             ts=ts,
             journal=query.journal,
             caller="SyncWorker",
+            component=query.component,
         )
 
 

@@ -58,6 +58,7 @@ BAYOU_ADDITIONS = {
     "AsyncMutationCtx",
     "AsyncActionCtx",
     "UserIdentity",
+    "components",  # functions of installed components (docs/python/components.md)
 }
 
 

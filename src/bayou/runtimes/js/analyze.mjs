@@ -45,7 +45,7 @@ export async function analyzeVersion(version, { env, timeoutMs, only = null, ski
   const result = { modules: {}, schema: null, authConfig: null, definition: null };
   // "use node" modules are analyzed by a node worker, the others by a udf worker.
   const paths = [...version.modules.keys()]
-    .filter((p) => !p.startsWith("_deps/") && (only === null || only.includes(p)) && !skip.includes(p))
+    .filter((p) => !p.startsWith("_deps/") && !p.startsWith("_componentDeps/") && (only === null || only.includes(p)) && !skip.includes(p))
     .sort();
   for (const modulePath of paths) {
     // Each module gets its own copy: what one writes to process.env, the next never sees.

@@ -53,7 +53,7 @@ WATCHDOG_GRACE_S = 0.05
 PROBE_GRACE_S = 1.0  # how long a worker past a call's deadline has to answer a ping
 CANCEL_GRACE_S = 2.0
 READY_TIMEOUT_S = 30.0
-MAX_VERSIONS_PER_WORKER = 4
+MAX_VERSIONS_PER_WORKER = 24  # the app and its component definitions, and older pushes
 NODE_FLAGS = ("--experimental-vm-modules", "--no-warnings")
 # Function code of queries, mutations and isolate actions may reach a host object (a Web
 # API's constructor chain): the host's Function and eval refuse strings and its

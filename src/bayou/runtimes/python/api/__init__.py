@@ -37,7 +37,13 @@ from bayou.runtimes.python.api.functions import (
     query,
 )
 from bayou.runtimes.python.api.http import HttpRouter, Request, Response
-from bayou.runtimes.python.api.references import FunctionReference, api, internal
+from bayou.runtimes.python.api.references import (
+    ComponentReference,
+    FunctionReference,
+    api,
+    components,
+    internal,
+)
 from bayou.runtimes.python.api.schema import define_schema, define_table
 from bayou.runtimes.python.api.syscalls import BackendError
 from bayou.runtimes.python.api.validators import Validator, v
@@ -49,6 +55,7 @@ __all__ = [
     "AsyncMutationCtx",
     "AsyncQueryCtx",
     "BackendError",
+    "ComponentReference",
     "ConvexError",
     "Crons",
     "FunctionReference",
@@ -63,6 +70,7 @@ __all__ = [
     "Validator",
     "action",
     "api",
+    "components",
     "define_schema",
     "define_table",
     "http_action",

@@ -24,7 +24,7 @@ from bayou.runtimes.python.api.database import (
     DatabaseReader,
     DatabaseWriter,
 )
-from bayou.runtimes.python.api.query import FilterBuilder, serialize_expression
+from bayou.runtimes.python.api.query import VectorFilter, serialize_expression
 from bayou.runtimes.python.api.references import function_address
 from bayou.runtimes.python.api.syscalls import SYSCALL_VERSION, CallInfo, Op, arun, run
 from bayou.runtimes.python.api.values import to_convex
@@ -138,6 +138,12 @@ def _run_udf(info: CallInfo, kind: str, reference: Any, args: Any) -> Op[Any]:
     return from_json(result, ints=True)
 
 
+def _create_function_handle(reference: Any) -> Op[str]:
+    address = function_address(reference, "ctx.create_function_handle")
+    result = yield ("1.0/createFunctionHandle", {**address, "version": SYSCALL_VERSION})
+    return str(result)
+
+
 def _now_ms(info: CallInfo) -> float:
     return info.now_ms if info.now_ms is not None else time.time() * 1000.0
 
@@ -231,8 +237,8 @@ def _vector_search(
     vector = query.get("vector") if isinstance(query, Mapping) else None
     if not isinstance(vector, (list, tuple)) or not vector:
         raise ValueError("`vector` must be a non-empty list in vector_search")
-    filter_fn: Callable[[FilterBuilder], Any] | None = query.get("filter")
-    expressions = None if filter_fn is None else serialize_expression(filter_fn(FilterBuilder()))
+    filter_fn: Callable[[VectorFilter], Any] | None = query.get("filter")
+    expressions = None if filter_fn is None else serialize_expression(filter_fn(VectorFilter()))
     body: dict[str, Any] = {"indexName": f"{table}.{index}"}
     if query.get("limit") is not None:
         body["limit"] = float(query["limit"])
@@ -376,6 +382,11 @@ class MutationCtx:
         """Run a mutation as a sub-transaction: if it raises, only its writes roll back."""
         return run(self._info, _run_udf(self._info, "mutation", reference, args))
 
+    def create_function_handle(self, reference: Any) -> str:
+        """A `function://…` string naming the function, which a component can store and
+        later call or schedule (what `createFunctionHandle` is in the npm package)."""
+        return run(self._info, _create_function_handle(reference))
+
 
 class ActionCtx:
     """The `ctx` of a `def` action (and of HTTP actions)."""
@@ -399,6 +410,10 @@ class ActionCtx:
     def run_action(self, reference: Any, args: Mapping[str, Any] | None = None) -> Any:
         """Run another action."""
         return run(self._info, _run_udf(self._info, "action", reference, args))
+
+    def create_function_handle(self, reference: Any) -> str:
+        """A `function://…` string naming the function (see `MutationCtx`)."""
+        return run(self._info, _create_function_handle(reference))
 
     def vector_search(
         self, table: str, index: str, query: Mapping[str, Any]
@@ -544,6 +559,10 @@ class AsyncMutationCtx:
         """Run a mutation as a sub-transaction: if it raises, only its writes roll back."""
         return await arun(self._info, _run_udf(self._info, "mutation", reference, args))
 
+    async def create_function_handle(self, reference: Any) -> str:
+        """A `function://…` string naming the function (see `MutationCtx`)."""
+        return await arun(self._info, _create_function_handle(reference))
+
 
 class AsyncActionCtx:
     """The `ctx` of an `async def` action (and of async HTTP actions)."""
@@ -567,6 +586,10 @@ class AsyncActionCtx:
     async def run_action(self, reference: Any, args: Mapping[str, Any] | None = None) -> Any:
         """Run another action."""
         return await arun(self._info, _run_udf(self._info, "action", reference, args))
+
+    async def create_function_handle(self, reference: Any) -> str:
+        """A `function://…` string naming the function (see `MutationCtx`)."""
+        return await arun(self._info, _create_function_handle(reference))
 
     async def vector_search(
         self, table: str, index: str, query: Mapping[str, Any]

@@ -131,6 +131,23 @@ class FilterBuilder:
         return Expression({"$not": serialize_expression(value)})
 
 
+class VectorFilter:
+    """The `q` of `ctx.vector_search(table, index, {"vector": v, "filter": lambda q: …})`:
+    equalities on the index's filter fields, and `or_` of them (as in Convex)."""
+
+    __slots__ = ()
+
+    def eq(self, field: str, value: Any) -> Expression:
+        """Documents whose filter field `field` equals `value`."""
+        if not isinstance(field, str):
+            raise TypeError("The first argument to `q.eq` must be a field name.")
+        return Expression({"$eq": [{"$field": field}, serialize_expression(value)]})
+
+    def or_(self, *exprs: Expression) -> Expression:
+        """Documents matching any of `exprs` (each a `q.eq`)."""
+        return Expression({"$or": [serialize_expression(e) for e in exprs]})
+
+
 class IndexRange:
     """The `q` of `.with_index(name, lambda q: q.eq("a", 1).gt("b", 2))`.
 

@@ -1,8 +1,11 @@
-"""Function references: `api.messages.send`, `internal.admin.users.get`, or a path string.
+"""Function references: `api.messages.send`, `internal.admin.users.get`, or a path string;
+`components.counter.lib.add` for a function of an installed component.
 
 A reference names a function by its path (`"messages:send"`, `"admin/users:get"`), the way
 the npm package's `api` object does; what is behind the path (and whether it is public) is
-the backend's business when the reference is used.
+the backend's business when the reference is used. A component reference is the npm
+package's `components` object: `components.<name>.<module…>.<function>` names a public
+function of the component installed as `<name>` in `convex/convex.config.ts`.
 """
 
 from __future__ import annotations
@@ -59,11 +62,55 @@ class FunctionReference:
         return hash(self._segments)
 
 
+class ComponentReference:
+    """`components.shardedCounter.public.add`: a function of an installed component."""
+
+    __slots__ = ("_segments",)
+    _segments: tuple[str, ...]
+
+    def __init__(self, segments: tuple[str, ...]) -> None:
+        object.__setattr__(self, "_segments", segments)
+
+    def __getattr__(self, name: str) -> ComponentReference:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return ComponentReference((*self._segments, name))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("function references are read-only")
+
+    @property
+    def reference_path(self) -> str:
+        """`_reference/childComponent/<name>/<module…>/<function>`, as the npm package
+        sends it; a reference needs a component, a module and a function."""
+        if len(self._segments) < 3:
+            dotted = ".".join(("components", *self._segments))
+            raise ValueError(
+                f"{dotted} is not a function reference: name a component, a module and a "
+                "function, e.g. components.shardedCounter.public.add"
+            )
+        return "/".join(("_reference/childComponent", *self._segments))
+
+    def __repr__(self) -> str:
+        return ".".join(("components", *self._segments))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ComponentReference):
+            return NotImplemented
+        return self._segments == other._segments
+
+    def __hash__(self) -> int:
+        return hash(("components", self._segments))
+
+
 api: Final = FunctionReference((), "public")
 """References to public functions: `api.messages.send` is the path `"messages:send"`."""
 
 internal: Final = FunctionReference((), "internal")
 """References to internal functions: `internal.messages.clear` is `"messages:clear"`."""
+
+components: Final = ComponentReference(())
+"""References to the functions of installed components: `components.counter.lib.add`."""
 
 
 def function_name(reference: Any, where: str) -> str:
@@ -84,7 +131,13 @@ def function_name(reference: Any, where: str) -> str:
 
 
 def function_address(reference: Any, where: str) -> dict[str, str]:
-    """The `{name}` / `{functionHandle}` part of a syscall that names a function."""
+    """The `{name}` / `{reference}` / `{functionHandle}` part of a syscall that names a
+    function."""
+    if isinstance(reference, ComponentReference):
+        try:
+            return {"reference": reference.reference_path}
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
     name = function_name(reference, where)
     if name.startswith("function://"):
         return {"functionHandle": name}

@@ -1,0 +1,6 @@
+import { defineApp } from "convex/server";
+import shardedCounter from "@convex-dev/sharded-counter/convex.config";
+
+const app = defineApp();
+app.use(shardedCounter);
+export default app;

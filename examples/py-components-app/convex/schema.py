@@ -1,0 +1,3 @@
+from bayou import define_schema, define_table, v
+
+schema = define_schema({"visits": define_table({"page": v.string()})})

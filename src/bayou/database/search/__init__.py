@@ -1,0 +1,1 @@
+"""Text search and vector search: schema, tokenizer, posting keys, queries, vector scans."""
