@@ -60,6 +60,10 @@ def page_url(js_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             f"--outfile={out / 'bundle.js'}",
             "--jsx=automatic",
             '--define:process.env.NODE_ENV="production"',
+            # One React: tests/js has its own copy too (a peer of @convex-dev/rate-limiter),
+            # which convex/react would otherwise import beside this page's react-dom.
+            f"--alias:react={REACT_DIR / 'node_modules' / 'react'}",
+            f"--alias:react-dom={REACT_DIR / 'node_modules' / 'react-dom'}",
             "--log-level=warning",
         ],
         env={

@@ -20,8 +20,8 @@ from tests.compat.node_client import NodeClient
 
 pytestmark = pytest.mark.compat
 
-HERE = Path(__file__).parent
-APPS = {"ts": HERE / "ts_app", "py": HERE / "py_app"}
+EXAMPLES = Path(__file__).parents[3] / "examples"
+APPS = {"ts": EXAMPLES / "search-app", "py": EXAMPLES / "py-search-app"}
 _BAYOU = [sys.executable, "-c", "from bayou.cli.main import app; app()"]
 
 
