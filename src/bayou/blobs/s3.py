@@ -28,9 +28,12 @@ import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bayou.blobs.base import CHUNK, BlobInfo, BlobStoreError, check_key
+
+if TYPE_CHECKING:
+    from bayou.config import Settings
 
 PART = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 2
@@ -52,6 +55,21 @@ class S3Config:
     force_path_style: bool = False
     disable_sse: bool = False
     disable_checksums: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, bucket: str) -> S3Config:
+        """`bucket` with the deployment's `AWS_*` / `S3_*` settings (files, backups)."""
+        return cls(
+            bucket=bucket,
+            region=settings.aws_region or "us-east-1",
+            endpoint_url=settings.s3_endpoint_url,
+            access_key_id=settings.aws_access_key_id,
+            secret_access_key=settings.aws_secret_access_key,
+            session_token=settings.aws_session_token,
+            force_path_style=settings.aws_s3_force_path_style,
+            disable_sse=settings.aws_s3_disable_sse,
+            disable_checksums=settings.aws_s3_disable_checksums,
+        )
 
     @property
     def where(self) -> str:

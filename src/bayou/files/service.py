@@ -39,19 +39,8 @@ CACHE_CONTROL = "private, max-age=2592000"  # Convex's: files never change, 30 d
 def blob_store_for(settings: Settings) -> BlobStore:
     """The store the settings name: S3 when `S3_STORAGE_FILES_BUCKET` is set, else
     `<data dir>/storage/files` (as Convex's image keeps its files in `<data>/storage`)."""
-    s3 = None
-    if settings.s3_storage_files_bucket:
-        s3 = S3Config(
-            bucket=settings.s3_storage_files_bucket,
-            region=settings.aws_region or "us-east-1",
-            endpoint_url=settings.s3_endpoint_url,
-            access_key_id=settings.aws_access_key_id,
-            secret_access_key=settings.aws_secret_access_key,
-            session_token=settings.aws_session_token,
-            force_path_style=settings.aws_s3_force_path_style,
-            disable_sse=settings.aws_s3_disable_sse,
-            disable_checksums=settings.aws_s3_disable_checksums,
-        )
+    bucket = settings.s3_storage_files_bucket
+    s3 = S3Config.from_settings(settings, bucket) if bucket else None
     return make_blob_store(local_root=settings.data_dir / "storage" / "files", s3=s3)
 
 

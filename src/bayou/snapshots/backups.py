@@ -53,17 +53,7 @@ def backup_bucket(settings: Settings) -> S3Config | None:
     """The S3 bucket of `BAYOU_BACKUP_S3_BUCKET`, with the deployment's S3 settings."""
     if not settings.backup_s3_bucket:
         return None
-    return S3Config(
-        bucket=settings.backup_s3_bucket,
-        region=settings.aws_region or "us-east-1",
-        endpoint_url=settings.s3_endpoint_url,
-        access_key_id=settings.aws_access_key_id,
-        secret_access_key=settings.aws_secret_access_key,
-        session_token=settings.aws_session_token,
-        force_path_style=settings.aws_s3_force_path_style,
-        disable_sse=settings.aws_s3_disable_sse,
-        disable_checksums=settings.aws_s3_disable_checksums,
-    )
+    return S3Config.from_settings(settings, settings.backup_s3_bucket)
 
 
 def check_schedule(expression: str) -> None:
