@@ -384,17 +384,7 @@ class PostgresPersistence:
     ) -> list[IndexHit]:
         if (end is not None and end <= start) or limit <= 0:
             return []
-        n = q.KEY_PREFIX_LEN
-        params: dict[str, Any] = {
-            "index_id": index_id,
-            "start_prefix": start[:n],
-            "start_suffix": start[n:],
-            "ts": ts,
-            "limit": limit,
-        }
-        if end is not None:
-            params["end_prefix"] = end[:n]
-            params["end_suffix"] = end[n:]
+        params = _range_params(index_id, start, end, ts, limit)
         rows = await self._fetch(q.INDEX_SCAN[order, end is not None], params)
         hits: list[IndexHit] = []
         for prefix, suffix, table_id, document_id, doc_ts, value, prev_ts in rows:
@@ -412,17 +402,7 @@ class PostgresPersistence:
     ) -> list[tuple[bytes, bytes]]:
         if (end is not None and end <= start) or limit <= 0:
             return []
-        n = q.KEY_PREFIX_LEN
-        params: dict[str, Any] = {
-            "index_id": index_id,
-            "start_prefix": start[:n],
-            "start_suffix": start[n:],
-            "ts": ts,
-            "limit": limit,
-        }
-        if end is not None:
-            params["end_prefix"] = end[:n]
-            params["end_suffix"] = end[n:]
+        params = _range_params(index_id, start, end, ts, limit)
         rows = await self._fetch(q.INDEX_KEYS[end is not None], params)
         return [(prefix + suffix if suffix else prefix, doc) for prefix, suffix, doc in rows]
 
@@ -517,3 +497,22 @@ def _columns(rows: list[tuple], width: int) -> list[list]:
     if not rows:
         return [[] for _ in range(width)]
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _range_params(
+    index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+) -> dict[str, Any]:
+    """The parameters of an index range query: keys split into their indexed prefix and
+    the rest (postgres_sql.py), the snapshot and the limit."""
+    n = q.KEY_PREFIX_LEN
+    params: dict[str, Any] = {
+        "index_id": index_id,
+        "start_prefix": start[:n],
+        "start_suffix": start[n:],
+        "ts": ts,
+        "limit": limit,
+    }
+    if end is not None:
+        params["end_prefix"] = end[:n]
+        params["end_suffix"] = end[n:]
+    return params
