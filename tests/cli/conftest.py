@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 _CREDENTIAL_VARIABLES = (
     "DATA_DIR",
@@ -44,12 +45,6 @@ def _bayou_executable() -> str:
     if found is None:
         pytest.fail("the `bayou` console script is not installed (pip install -e .)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def clean_environment(state: Path) -> dict[str, str]:

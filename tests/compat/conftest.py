@@ -19,7 +19,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,18 +31,13 @@ from typing import Any
 import pytest
 
 from tests.auth.issuer import TestIssuer
+from tests.ports import free_port
 
 COMPAT_DIR = Path(__file__).parent
 TEST_APP = COMPAT_DIR / "app"
 READY_TIMEOUT = 30.0
 CLI_TIMEOUT = 180.0
 _BAYOU = [sys.executable, "-c", "from bayou.cli.main import app; app()"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
