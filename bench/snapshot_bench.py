@@ -7,8 +7,8 @@ In process, on SQLite in a temporary directory:
   export    `write_export` of the whole database to a ZIP (the `npx convex export` path)
   dump      `sqlite3` `.dump` of the same database file (the baseline); with
             `--postgres URL`, both databases on PostgreSQL and `COPY … TO STDOUT` instead
-  import    the ZIP parsed, checked and imported into a fresh database in one commit
-            (the `npx convex import` path after the upload)
+  import    the ZIP read once (each row parsed, checked and written into hidden tables),
+            then swapped in by one commit (the `npx convex import` path after the upload)
 
 MB/s counts the documents' JSON text (the ZIP's uncompressed size) for export and import,
 the SQL text for the dump. Memory is the process's resident set sampled every 50 ms: flat for the export (pages of
@@ -17,6 +17,9 @@ the SQL text for the dump. Memory is the process's resident set sampled every 50
     python bench/snapshot_bench.py                # 1,000,000 documents
     python bench/snapshot_bench.py --docs 100000
     python bench/snapshot_bench.py --docs 100000 --postgres postgresql://postgres@127.0.0.1:5432
+
+With `--postgres`, one run measures SQLite (against `.dump`) and then PostgreSQL (against
+`COPY`); the load average (`/proc/loadavg`) is printed before and after.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ from bayou.snapshots.export import write_export
 
 BATCH = 5_000
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def rss_mb() -> float:
@@ -165,7 +173,6 @@ async def main(docs: int) -> None:
         with Peak() as peak:
             started = time.perf_counter()
             source = parse.open_source(zip_path, "zip", None)
-            parse.check(source)
             written, _ = await import_.apply(target, source, "requireEmpty")
             source.close()
             seconds = time.perf_counter() - started
@@ -182,5 +189,9 @@ if __name__ == "__main__":
         "--postgres", metavar="URL", help="use PostgreSQL (server URL without a database)"
     )
     arguments = parser.parse_args()
-    POSTGRES_URL = arguments.postgres
-    asyncio.run(main(arguments.docs))
+    print(f"load average before: {load_average()}")
+    for url in [None, *([arguments.postgres] if arguments.postgres else [])]:
+        POSTGRES_URL = url
+        print(f"-- {'PostgreSQL' if url else 'SQLite'}, {arguments.docs:,} documents")
+        asyncio.run(main(arguments.docs))
+    print(f"load average after:  {load_average()}")

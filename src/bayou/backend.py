@@ -33,11 +33,12 @@ from bayou.persistence import open_persistence
 from bayou.runner.function_runner import FunctionRunner, Limits
 from bayou.runner.logs import FunctionLogs
 from bayou.runner.metrics import Metrics
+from bayou.runner.metrics_history import MetricsHistory
 from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Runtime, UnavailableRuntime
 from bayou.scheduler import Scheduler
 from bayou.snapshots.backups import Backups, backup_bucket
-from bayou.snapshots.service import Snapshots
+from bayou.snapshots.service import Snapshots, bucket_store
 from bayou.sync.limits import SyncLimits
 from bayou.sync.manager import SyncManager
 
@@ -93,6 +94,7 @@ class Backend:
         self.logs = FunctionLogs()
         self.metrics = Metrics()
         self.logs.observers.append(self.metrics.observe_call)
+        self.metrics_history = MetricsHistory(self.metrics)  # the Health page's last hour
         self.deployment = Deployment()
         self.environment: dict[str, str] = {}
         # What functions see: the variables plus the deployment's own origins.
@@ -132,7 +134,14 @@ class Backend:
             origin=s.api_origin,
         )
         await self.files.start()
-        self.snapshots = Snapshots(self.db, self.files, s.data_dir)
+        self.snapshots = Snapshots(
+            self.db,
+            self.files,
+            s.data_dir,
+            components=lambda: self.deployment.components,
+            exports_store=bucket_store(s, s.s3_storage_exports_bucket),
+            imports_store=bucket_store(s, s.s3_storage_snapshot_imports_bucket),
+        )
         await self.snapshots.start()
         self.backups = Backups(
             self.snapshots,
@@ -155,6 +164,7 @@ class Backend:
         self.maintenance.start()
         self.scheduler = Scheduler(self.db, self.runner)
         self.scheduler.start()
+        self.metrics_history.start(self.db)
         await self.backups.start()
         self.started = True
 
@@ -181,6 +191,7 @@ class Backend:
             self.runtimes[name] = UnavailableRuntime(e.message)
 
     async def stop(self) -> None:
+        await self.metrics_history.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.maintenance is not None:

@@ -131,7 +131,13 @@ SETTINGS: tuple[Setting, ...] = (
         "info",
         "Server log level: `debug`, `info`, `warning` or `error`.",
     ),
-    Setting("log_format", "LOG_FORMAT", "text", "Server log format: `text`, or `json` lines."),
+    Setting(
+        "log_format",
+        "LOG_FORMAT",
+        "text",
+        "Server log format: `text`, or `json` (every line the server writes is one JSON "
+        "object, the start banner and the access log included).",
+    ),
     Setting(
         "query_timeout",
         "BAYOU_QUERY_TIMEOUT",
@@ -166,15 +172,17 @@ SETTINGS: tuple[Setting, ...] = (
         "s3_storage_exports_bucket",
         "S3_STORAGE_EXPORTS_BUCKET",
         None,
-        "S3 bucket for snapshot exports; accepted as in Convex's image, not used yet.",
-        shown_default="none",
+        "S3 bucket for snapshot exports (`npx convex export`); when set, export ZIPs are "
+        "stored there instead of in the data directory.",
+        shown_default="none (exports in `storage/exports` of the data directory)",
     ),
     Setting(
         "s3_storage_snapshot_imports_bucket",
         "S3_STORAGE_SNAPSHOT_IMPORTS_BUCKET",
         None,
-        "S3 bucket for snapshot imports; accepted as in Convex's image, not used yet.",
-        shown_default="none",
+        "S3 bucket for snapshot imports (`npx convex import`); when set, uploaded parts are "
+        "kept there until the upload finishes.",
+        shown_default="none (uploads in `storage/snapshot_imports` of the data directory)",
     ),
     Setting(
         "s3_storage_modules_bucket",

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -310,7 +311,7 @@ def test_sort_by_an_index_and_read_a_range_of_it(
         " s.dispatchEvent(new Event('change')); })()"
     )
     dash.click("#order")  # oldest first: ascending rank
-    ranks = "[...document.querySelectorAll('#grid tbody tr')].map(r => r.children[2].innerText)"
+    ranks = "[...document.querySelectorAll('#grid tbody tr[data-id]')].map(r => r.children[2].innerText)"
     dash.page.wait_for(ranks, lambda shown: shown[-3:] == ["10", "20", "30"])
     dash.fill("#filter-field", "rank")
     dash.js("document.getElementById('filter-op').value = '$gte'")
@@ -428,14 +429,114 @@ def test_import_a_table_and_see_a_bad_line_named(
     dash.screenshot("import-error")
 
 
-def test_the_page_reconnects_after_a_server_restart(dash: Dashboard, server: BayouServer) -> None:
+def test_the_grid_renders_only_the_rows_in_view_and_the_keyboard_walks_it(
+    dash: Dashboard, server: BayouServer
+) -> None:
+    for i in range(450):
+        status, _ = _post(
+            server,
+            "/api/dashboard/documents/insert",
+            {"table": "scroll", "document": {"n": i}},
+            server.admin_key,
+        )
+        assert status == 200
     dash.go("data")
+    dash.click('[data-table="scroll"]')
+    dash.wait_text("#table-summary", lambda text: text == "450 documents")
+    dash.click("#order")  # oldest first: n ascending
+    rows = "document.querySelectorAll('#grid tbody tr[data-id]').length"
+    dash.page.wait_for(rows, lambda n: n > 0)
+    assert dash.js(rows) < 80  # the rows in view, not the table
+    # Scroll to the end: pages are fetched as it scrolls, the DOM stays small.
+    last_n = (
+        "[...document.querySelectorAll('#grid tbody tr[data-id]')]"
+        ".map(r => Number(r.children[2].innerText)).pop() ?? -1"
+    )
+    for _ in range(60):
+        dash.js(
+            "(() => { const g = document.getElementById('grid-wrap'); g.scrollTop = g.scrollHeight; })()"
+        )
+        if dash.page.wait_for(last_n, lambda n: n >= 0) == 449:
+            break
+        time.sleep(0.1)  # let the next page arrive before scrolling again
+    assert dash.page.wait_for(last_n, lambda n: n == 449)
+    assert dash.js(rows) < 80
+    dash.screenshot("data-scrolled")
+
+    # Keyboard: focus the first row, walk down, open with Enter.
+    dash.js("(() => { const g = document.getElementById('grid-wrap'); g.scrollTop = 0; })()")
+    dash.page.wait_for(
+        "document.querySelector('#grid tbody tr[data-row=\"0\"][data-id]') !== null", bool
+    )
+    dash.js("document.querySelector('#grid tbody tr[data-row=\"0\"]').focus()")
+    for key in ["ArrowDown", "ArrowDown", "PageDown", "ArrowUp"]:
+        dash.page.call("Input.dispatchKeyEvent", type="rawKeyDown", key=key, code=key)
+        dash.page.call("Input.dispatchKeyEvent", type="keyUp", key=key, code=key)
+    focused = dash.page.wait_for("document.activeElement?.dataset?.row ?? ''", lambda r: r != "")
+    assert int(focused) > 2
+    n = dash.js("document.activeElement.children[2].innerText")
+    dash.page.call("Input.dispatchKeyEvent", type="rawKeyDown", key="Enter", code="Enter")
+    dash.page.call("Input.dispatchKeyEvent", type="keyUp", key="Enter", code="Enter")
+    dash.wait_text("#doc-json", lambda text: True)
+    assert json.loads(dash.js("document.getElementById('doc-json').value"))["n"] == int(n)
+    dash.click("#doc-close")
+
+
+def test_clear_and_delete_a_table_after_typing_its_name(
+    dash: Dashboard, server: BayouServer, app: ConvexApp
+) -> None:
+    dash.go("data")
+    dash.click('[data-table="scroll"]')
+    dash.wait_text("#table-title", lambda text: text == "scroll")
+    dash.click("#clear-table")
+    dash.wait_exists("#clear-dialog")
+    assert dash.js("document.getElementById('clear-dialog-confirm').disabled") is True
+    dash.fill("#clear-dialog-input", "scrol")  # not the name: still disabled
+    assert dash.js("document.getElementById('clear-dialog-confirm').disabled") is True
+    dash.fill("#clear-dialog-input", "scroll")
+    dash.screenshot("data-clear-dialog")
+    dash.click("#clear-dialog-confirm")
+    dash.wait_text("#empty", lambda text: "empty" in text)
+    dash.wait_text('[data-table="scroll"] .count', lambda text: text == "0")
+    assert dash.js("document.getElementById('clear-dialog')") is None
+
+    # A table the schema declares: refused, with Convex's words; nothing deleted.
+    dash.click('[data-table="messages"]')
+    dash.wait_text("#table-title", lambda text: text == "messages")
+    dash.click("#delete-table")
+    dash.fill("#delete-dialog-input", "messages")
+    dash.click("#delete-dialog-confirm")
+    error = dash.wait_text("#delete-dialog-status", lambda text: "schema" in text)
+    assert 'Failed to delete table "messages" because it appears in the schema' in error
+    dash.screenshot("data-delete-refused")
+    dash.click("#delete-dialog-cancel")
+    assert "messages" in app.cli("data").stdout
+
+    # A table the schema does not declare goes, and leaves the list at once.
+    dash.click('[data-table="scroll"]')
+    dash.wait_text("#table-title", lambda text: text == "scroll")
+    dash.click("#delete-table")
+    dash.fill("#delete-dialog-input", "scroll")
+    dash.click("#delete-dialog-confirm")
+    dash.page.wait_for("document.querySelector('[data-table=\"scroll\"]') === null", bool)
+    assert "scroll" not in app.cli("data").stdout.split()
+
+
+def test_the_page_reconnects_after_a_server_restart_and_stays_live(
+    dash: Dashboard, server: BayouServer, node: str, js_dir: Path
+) -> None:
+    dash.go("data")
+    dash.click('[data-table="messages"]')
     dash.wait_text("#conn", lambda text: text == "live")
     server.stop()
     dash.wait_text("#conn", lambda text: "reconnecting" in text)
     server.start()
     dash.wait_text("#conn", lambda text: text == "live", timeout=30)
-    dash.wait_exists("#grid tbody tr")
+    dash.wait_exists("#grid tbody tr[data-id]")
+    # A change made elsewhere after the restart reaches the open page, without a reload.
+    with npm_client(node, js_dir, server.url, "http") as client:
+        client.value("mutation", "messages:send", {"body": "after the restart"})
+    dash.wait_text("#grid", lambda text: "after the restart" in text, timeout=10)
 
 
 def test_health_shows_the_deployment(dash: Dashboard, server: BayouServer) -> None:
@@ -443,10 +544,15 @@ def test_health_shows_the_deployment(dash: Dashboard, server: BayouServer) -> No
     info = dash.wait_text("#health-info", lambda text: "SQLite" in text)
     assert server.url in info
     dash.wait_text("#health-ready", lambda text: "Ready: yes" in text)
+    # The charts come from the server's history: full as soon as the page opens.
     dash.wait_text('[data-chart="Function calls / s"] .figure', lambda text: text not in ("", "—"))
+    spark = "document.querySelectorAll('[data-chart=\"Commits / s\"] .spark span').length"
+    assert dash.page.wait_for(spark, lambda n: n >= 1)
     assert "bayou_commits_total" in dash.js("document.getElementById('health-metrics').textContent")
-    dash.click("#health-audit-run")
-    dash.wait_text("#health-audit", lambda text: "Every file has its data" in text)
+    # `bayou doctor`'s server-side checks.
+    doctor = dash.wait_text("#health-doctor", lambda text: "files" in text)
+    assert "database" in doctor and "every file has its blob" in doctor
+    assert dash.js("document.querySelector('[data-check=\"database\"]').dataset.ok") == "true"
     dash.screenshot("health")
     dash.page.call(
         "Emulation.setDeviceMetricsOverride",
@@ -504,6 +610,8 @@ def test_a_read_only_key_sees_no_write_control_and_forged_writes_are_refused(
         ("/api/dashboard/documents/insert", {"table": "messages", "document": {"body": "x"}}),
         ("/api/dashboard/schedules/cancel", {"all": True}),
         ("/api/dashboard/files/upload_url", {}),
+        ("/api/dashboard/tables/clear", {"table": "messages"}),
+        ("/api/dashboard/tables/delete", {"tableNames": ["imported"]}),
         ("/api/update_environment_variables", {"changes": [{"name": "X", "value": "1"}]}),
     ]:
         status, _ = _post(server, path, body, read_only_key)

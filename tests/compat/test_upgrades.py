@@ -44,3 +44,8 @@ def test_a_data_directory_of_an_earlier_release_opens(name: str, tmp_path: Path)
         assert variables.json() == {"environmentVariables": {"KEPT": "yes"}}
     finally:
         server.stop()
+    log = server.log_tail(100_000)
+    assert "executing migration 2/2" in log and "on-disk format up to date at 2" in log
+    server.start()  # migrated once: the next start has nothing to do
+    server.stop()
+    assert server.log_tail(100_000).count("executing migration 2/2") == 1

@@ -206,3 +206,58 @@ def test_the_assets_load_nothing_from_elsewhere() -> None:
             text = asset.read_text()
             assert "http://" not in text and "https://" not in text, asset.name
             assert "@import" not in text and "url(" not in text, asset.name
+
+
+async def test_clear_deletes_a_batch_a_call_and_keeps_the_table(api: Api) -> None:
+    for i in range(5):
+        await api.post("/api/dashboard/documents/insert", _doc(f"c{i}"))
+    answer = (await api.post("/api/dashboard/tables/clear", {"table": "notes"})).json()
+    assert answer == {"deleted": 5, "hasMore": False}
+    assert await _count(api, "notes") == 0
+    again = (await api.post("/api/dashboard/tables/clear", {"table": "notes"})).json()
+    assert again == {"deleted": 0, "hasMore": False}
+
+
+async def test_delete_removes_a_table_and_refuses_system_tables_and_read_only_keys(
+    api: Api,
+) -> None:
+    for i in range(3):
+        await api.post("/api/dashboard/documents/insert", _doc(f"d{i}"))
+    body = {"tableNames": ["notes"]}
+    assert (
+        await api.post("/api/dashboard/tables/delete", body, key="read-only")
+    ).status_code == 403
+    assert (
+        await api.post("/api/dashboard/tables/clear", {"table": "notes"}, key="read-only")
+    ).status_code == 403
+    refused = await api.post("/api/dashboard/tables/delete", {"tableNames": ["_storage"]})
+    assert refused.status_code == 400 and "system table" in refused.json()["message"]
+    missing = await api.post("/api/dashboard/tables/delete", {"tableNames": ["nope"]})
+    assert missing.status_code == 400 and missing.json()["code"] == "TableNotFound"
+    deleted = await api.post("/api/dashboard/tables/delete", body)
+    assert deleted.json() == {"deletedDocuments": 3}
+    names = {t["name"] for t in (await api.get("/api/dashboard/tables")).json()["tables"]}
+    assert "notes" not in names
+    # The name is free again: a new, empty table.
+    await api.post("/api/dashboard/documents/insert", _doc("fresh"))
+    assert await _count(api, "notes") == 1
+
+
+async def test_doctor_and_the_metrics_history_need_an_admin_key(api: Api) -> None:
+    assert (await api.get("/api/dashboard/doctor", key=None)).status_code == 403
+    checks = (await api.get("/api/dashboard/doctor", key="read-only")).json()["checks"]
+    by_name = {c["name"]: c for c in checks}
+    assert by_name["database"]["ok"] is True and "SQLite" in by_name["database"]["detail"]
+    assert by_name["file store"]["ok"] is True
+    assert by_name["files"]["ok"] is True
+    assert by_name["deployed code"]["ok"] is None  # nothing deployed: a note
+    assert (await api.get("/api/dashboard/metrics_history", key=None)).status_code == 403
+    await api.post("/api/dashboard/documents/insert", _doc("counted"))
+    history = (await api.get("/api/dashboard/metrics_history")).json()
+    samples = history["samples"]
+    # One sample from the start, one taken for this request: a chart has a first segment.
+    assert len(samples) >= 2 and history["intervalS"] > 0
+    assert samples[-1]["commits"] > samples[0]["commits"]
+    assert {"calls", "errors", "conflicts", "sessions", "subscribed", "lag", "latency"} <= set(
+        samples[-1]
+    )

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bayou.snapshots.parse import ImportError_, check, open_source
+from bayou.snapshots.parse import ImportError_, open_source
 from bayou.values import Int64
 
 
 def _rows(path: Path, fmt: str, table: str | None = "t") -> list:
     source = open_source(path, fmt, table if fmt != "zip" else None)
-    check(source)
     return [(t.name, list(t.rows())) for t in source.tables]
 
 
@@ -89,4 +88,35 @@ def test_a_storage_row_without_its_file_names_it(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("_storage/documents.jsonl", '{"_id": "abc", "size": 1}\n')
     with pytest.raises(ImportError_, match="the file abc has no `_storage/<id>` entry"):
+        open_source(path, "zip", None)
+
+
+def test_zip_entries_under_components_belong_to_their_component(tmp_path: Path) -> None:
+    path = tmp_path / "c.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("_tables/documents.jsonl", '{"name": "t", "id": 10001}\n')
+        zf.writestr("t/documents.jsonl", '{"a": 1}\n')
+        zf.writestr("_components/notes/_tables/documents.jsonl", '{"name": "t", "id": 10005}\n')
+        zf.writestr("_components/notes/t/documents.jsonl", '{"b": 2}\n')
+        nested = "_components/pool/_components/worker/"
+        zf.writestr(nested + "jobs/documents.jsonl", '{"c": 3}\n')
+        zf.writestr(nested + "_storage/documents.jsonl", "")
+    source = open_source(path, "zip", None)
+    found = {(t.component, t.name): (t.number, [v for _, v in t.rows()]) for t in source.tables}
+    assert found == {
+        ("", "t"): (10001, [{"a": 1.0}]),
+        ("notes", "t"): (10005, [{"b": 2.0}]),
+        ("pool/worker", "jobs"): (None, [{"c": 3.0}]),
+    }
+    assert source.files == {"pool/worker": []}
+    based = open_source(path, "zip", None, "outer")
+    assert {t.component for t in based.tables} == {"outer", "outer/notes", "outer/pool/worker"}
+
+
+@pytest.mark.parametrize("name", ["_components/_x/t/documents.jsonl", "_components/a-b/t/x"])
+def test_zip_component_names_must_be_identifiers(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "c.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(name, "{}\n")
+    with pytest.raises(ImportError_, match="isn't a valid component name"):
         open_source(path, "zip", None)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -35,10 +37,11 @@ def serve(**flags: Any) -> None:
     from bayou.config import from_sources
     from bayou.errors import BayouError
 
+    as_json = (flags.get("log_format") or os.environ.get("LOG_FORMAT")) == "json"
     try:
         settings = from_sources(flags, os.environ)
     except BayouError as e:
-        _fail(e.message, status=2)
+        _fail(e.message, status=2, as_json=as_json)
     # Absolute from here on: the banner, the server record and messages name it in full.
     settings = dataclasses.replace(settings, data_dir=Path(settings.data_dir).absolute())
     try:
@@ -48,15 +51,15 @@ def serve(**flags: Any) -> None:
         configure_logging(settings)
         event_loop_runner()(run(settings))
     except BayouError as e:
-        _fail(e.message)
+        _fail(e.message, as_json=as_json)
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         raise typer.Exit(130) from None
     except OSError as e:
         log.debug("bayou serve failed", exc_info=True)
-        _fail(_os_error(e, settings))
+        _fail(_os_error(e, settings), as_json=as_json)
     except Exception as e:  # one line for the user; the traceback at LOG_LEVEL=debug
         log.debug("bayou serve failed", exc_info=True)
-        _fail(f"{type(e).__name__}: {e} (LOG_LEVEL=debug shows where)")
+        _fail(f"{type(e).__name__}: {e} (LOG_LEVEL=debug shows where)", as_json=as_json)
 
 
 def _os_error(e: OSError, settings: Settings) -> str:
@@ -98,6 +101,10 @@ def _option(s: Setting) -> Any:
 serve.__signature__ = _serve_signature()  # type: ignore[attr-defined]
 
 
-def _fail(message: str, *, status: int = 1) -> NoReturn:
-    typer.echo(f"bayou serve: {message}", err=True)
+def _fail(message: str, *, status: int = 1, as_json: bool = False) -> NoReturn:
+    if as_json:  # LOG_FORMAT=json: this last line is a JSON object too
+        line = {"ts": time.time(), "level": "error", "logger": "bayou", "msg": message}
+        typer.echo(json.dumps({**line, "event": "failed"}), err=True)
+    else:
+        typer.echo(f"bayou serve: {message}", err=True)
     raise typer.Exit(status)

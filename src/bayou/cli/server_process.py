@@ -282,7 +282,7 @@ def _uvicorn_config(app: Any, settings: Settings, port: int) -> uvicorn.Config:
         port=port,
         lifespan="off",
         log_config=None,
-        access_log=settings.log_level == "debug",
+        access_log=False,  # bayou.server.access_log writes one line per request
         http="httptools",
         ws="websockets-sansio",
         # Above the sync layer's own limit, so that an oversized message gets a FatalError
@@ -321,6 +321,24 @@ def _record(backend: Backend, settings: Settings) -> ServerRecord:
 def _banner(backend: Backend, settings: Settings) -> None:
     data_dir = Path(settings.data_dir).resolve()
     admin_key = f"{bayou_command()} admin-key --data-dir {shlex.quote(str(data_dir))}"
+    if settings.log_format == "json":  # one line, one object, as every other line then
+        log.info(
+            "Bayou is running (instance %s)",
+            backend.instance_name,
+            extra={
+                "fields": {
+                    "event": "started",
+                    "instance": backend.instance_name,
+                    "api_origin": settings.api_origin,
+                    "http_origin": settings.http_origin,
+                    "dashboard": f"{settings.api_origin}/dashboard",
+                    "database": backend.db.persistence.description if backend.db else None,
+                    "files": backend.files.description if backend.files else None,
+                    "admin_key_command": admin_key,
+                }
+            },
+        )
+        return
     lines = [
         f"Bayou is running (instance {backend.instance_name}).",
         f"  API (functions, sync, CLI):  {settings.api_origin}",
@@ -352,26 +370,42 @@ def bayou_command() -> str:
     return f"{shlex.quote(sys.executable)} -m bayou.cli"
 
 
-class _JsonFormatter(logging.Formatter):
+class JsonFormatter(logging.Formatter):
+    """`LOG_FORMAT=json`: each record one JSON object on one line — its time, level,
+    logger and message, the structured `fields` a caller passed (`extra={"fields": …}`,
+    e.g. the access log's), and the traceback if any."""
+
     def format(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, Any] = {
             "ts": record.created,
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            out.update({k: v for k, v in fields.items() if k not in out})
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)
+        if record.stack_info:
+            out["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(out, default=str)
 
 
 def configure_logging(settings: Settings) -> None:
-    """Server logs on stderr, as LOG_LEVEL and LOG_FORMAT say."""
+    """Server logs on stderr, as LOG_LEVEL and LOG_FORMAT say: Bayou's, uvicorn's, Python
+    warnings and any library's warnings all through one handler, so that with
+    `LOG_FORMAT=json` every line is a JSON object."""
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.captureWarnings(True)  # `warnings.warn` → the `py.warnings` logger
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.WARNING)
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     # uvicorn's start and stop lines repeat the banner (twice: two ports) and make a
     # Ctrl-C noisy; its warnings and errors (e.g. an exception in a request) stay.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bayou.database.catalog import (
@@ -31,6 +31,7 @@ from bayou.database.document import Doc
 from bayou.database.document_cache import DocumentCache
 from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
+from bayou.database.migrations import FORMAT, MIGRATIONS, Migration, check_format, migrate
 from bayou.database.search.vectors import VectorIndexes
 from bayou.database.transaction import Transaction
 from bayou.database.write_log import LogEntry, WriteLog
@@ -87,24 +88,30 @@ class Database:
         *,
         cursor_key: bytes,
         system_tables: Iterable[SystemTable] = (),
+        migrations: Sequence[Migration] = MIGRATIONS,
         **kwargs: Any,
     ) -> Database:
-        """Open (bootstrapping if empty) and start committing."""
+        """Open (bootstrapping if empty, migrating if older) and start committing."""
         db = cls(persistence, cursor_key=cursor_key, system_tables=system_tables, **kwargs)
         await persistence.open()
         try:
             globals_ = await persistence.load_globals()
             db.latest_ts = await persistence.max_ts()
+            stored = None
             if "tables_table_id" in globals_:
+                current = migrations[-1].version if migrations else 1
+                stored = check_format(globals_.get("format"), current)
                 await db._load_catalog(globals_)
             else:
                 db._seed_core_catalog()
             db._remember_catalog()
             db.write_log.reset(db.latest_ts)
             db.committer.start()
-            if "tables_table_id" not in globals_:
-                await db._bootstrap()
+            if stored is None:
+                await db._bootstrap(migrations[-1].version if migrations else 1)
             await db._ensure_system_tables()
+            if stored is not None:
+                await migrate(db, stored, migrations)
         except BaseException:
             await db.close()
             raise
@@ -233,7 +240,7 @@ class Database:
             tables[table_id] = TableInfo(table_id, definition.name, definition.number, "", indexes)
         self.catalog = Catalog(tables)
 
-    async def _bootstrap(self) -> None:
+    async def _bootstrap(self, format: int = FORMAT) -> None:
         """Write the rows that describe `_tables` and `_index`, and create `_schemas`."""
         tx = self.begin()
         core = [self.catalog.table(TABLES.name), self.catalog.table(INDEXES.name)]
@@ -263,23 +270,11 @@ class Database:
         tx.globals = {
             "tables_table_id": core[0].id.hex(),  # type: ignore[union-attr]
             "index_table_id": core[1].id.hex(),  # type: ignore[union-attr]
-            "format": 1,
+            "format": format,
         }
         await self.commit(tx)
 
     async def _load_catalog(self, globals_: dict[str, Any]) -> None:
-        stored = globals_.get("format")
-        if isinstance(stored, int) and stored > 1:
-            raise InternalError(
-                f"This database was written by a newer Bayou (on-disk format {stored}; this "
-                "Bayou reads format 1): upgrade Bayou to open it, or restore a backup into a "
-                "fresh data directory with `bayou restore`.",
-                code="DatabaseFromNewerBayou",
-            )
-        if stored != 1:
-            raise InternalError(
-                f"This database was written by an unknown Bayou storage format {globals_.get('format')!r}"
-            )
         tables_id = bytes.fromhex(globals_["tables_table_id"])
         index_id = bytes.fromhex(globals_["index_table_id"])
         catalog = Catalog()

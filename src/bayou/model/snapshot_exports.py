@@ -6,10 +6,12 @@ Timestamps are nanoseconds since the epoch, as Int64 (the CLI reads them as bigi
 
     requested    {format, component, requestor, expiration_ts}
     in_progress  {start_ts, progress_message, …}
-    completed    {start_ts, complete_ts, expiration_ts, zip_object_key, size, …}
+    completed    {start_ts, complete_ts, expiration_ts, zip_object_key, zip_storage, size, …}
     failed       {start_ts, failed_ts, …}
     canceled     {start_ts, canceled_ts, …}
 
+`zip_storage` (Bayou's) says where the ZIP is: "local" (the data directory) or
+"s3:<bucket>" (`S3_STORAGE_EXPORTS_BUCKET`).
 `format` is `{"format": "zip", "include_storage": bool}`; `requestor` is
 `"snapshotExport"` for the CLI's and the dashboard's exports, `"backup"` for Bayou's
 scheduled and `bayou backup now` ones.

@@ -17,6 +17,7 @@ admin identities may call them. Result shapes are the ones the CLI reads (checke
                                                                    | {functionType: "HttpAction", method, path}]
     _system/cli/convexUrl:cloudUrl             {}                 the deployment's public URL
     _system/cli/exports:getLatest, queryImport, queryImport:list   (`snapshot_queries.py`)
+    _system/dashboard/*                        what the dashboard subscribes to (`dashboard_queries.py`)
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ import orjson
 from bayou.database.database import Database
 from bayou.database.namespaced import in_namespace
 from bayou.database.pagination import PaginationOptions, paginate
+from bayou.database.table_counts import TableCounts
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError
 from bayou.model.deployment import Deployment
 from bayou.model.env_vars import ENV_VARS
 from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
 from bayou.protocol.function_path import FunctionPath
+from bayou.runner.dashboard_queries import DASHBOARD_FUNCTIONS
 from bayou.runner.identity import Identity
 from bayou.runner.snapshot_queries import SNAPSHOT_FUNCTIONS
 from bayou.values import json as vjson
@@ -48,6 +51,7 @@ class SystemCall:
 
     deployment: Deployment
     cloud_url: str
+    counts: TableCounts | None = None  # document counts, kept across calls
 
 
 Handler = Callable[[Transaction, dict[str, Any], SystemCall], Awaitable[Any]]
@@ -66,6 +70,7 @@ class SystemFunctions:
     def __init__(self, db: Database, *, cloud_url: str = "") -> None:
         self.db = db
         self.cloud_url = cloud_url
+        self.counts = TableCounts(db)
 
     def lookup(self, path: FunctionPath) -> Handler:
         handler = _FUNCTIONS.get(path.canonical)
@@ -109,7 +114,7 @@ class SystemFunctions:
         if component and component not in deployment.components:
             raise BadRequest(f"Component '{component}' not found", code="ComponentNotFound")
         tx = self.db.begin(read_only=True, ts=ts, namespace=component)
-        value = await handler(tx, args, SystemCall(deployment, self.cloud_url))
+        value = await handler(tx, args, SystemCall(deployment, self.cloud_url, self.counts))
         return SystemResult(value, tx.begin_ts, tx)
 
 
@@ -275,4 +280,5 @@ _FUNCTIONS: dict[str, Handler] = {
     "_system/cli/modules.js:apiSpec": _api_spec,
     "_system/cli/convexUrl.js:cloudUrl": _cloud_url,
     **SNAPSHOT_FUNCTIONS,
+    **DASHBOARD_FUNCTIONS,
 }

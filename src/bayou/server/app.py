@@ -26,6 +26,7 @@ from bayou.server import (
     storage_routes,
     sync_routes,
 )
+from bayou.server.access_log import AccessLogMiddleware
 from bayou.server.auth import UserTokenMiddleware
 from bayou.server.http import error_response
 from bayou.server.middleware import CorsMiddleware, ErrorMiddleware
@@ -54,6 +55,7 @@ def api_app(backend: Backend) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[
+            Middleware(AccessLogMiddleware),
             Middleware(CorsMiddleware),
             Middleware(ErrorMiddleware),
             # User tokens are checked before the routes (fetching an issuer's keys is async).
@@ -67,5 +69,5 @@ def site_app(backend: Backend) -> Starlette:
     # No CORS here: HTTP actions answer preflights themselves, as on Convex.
     return Starlette(
         routes=http_action_routes.site_routes(backend),
-        middleware=[Middleware(ErrorMiddleware)],
+        middleware=[Middleware(AccessLogMiddleware), Middleware(ErrorMiddleware)],
     )

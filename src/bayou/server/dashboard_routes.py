@@ -10,6 +10,8 @@ writes through (`/api/dashboard/*`). Everything else it uses is Bayou's public s
     POST /api/dashboard/documents/insert          {table, document, component?}
     POST /api/dashboard/documents/replace         {id, document, component?}
     POST /api/dashboard/documents/delete          {ids, component?}
+    POST /api/dashboard/tables/clear              {table, component?} one batch → {deleted, hasMore}
+    POST /api/dashboard/tables/delete             {tableNames, component?} (dashboard_tables)
     GET  /api/dashboard/functions                 every function: kind, visibility, validators
     GET  /api/dashboard/schedules                 recent scheduled jobs and the cron jobs
     POST /api/dashboard/schedules/cancel          {id} or {all: true}
@@ -17,6 +19,12 @@ writes through (`/api/dashboard/*`). Everything else it uses is Bayou's public s
     POST /api/dashboard/files/upload_url          an upload URL (as generateUploadUrl)
     POST /api/dashboard/files/delete              {ids}
     GET  /api/dashboard/backups/{name}            a backup ZIP
+    GET  /api/dashboard/doctor                    `bayou doctor`'s server-side checks
+    GET  /api/dashboard/metrics_history           the last hour of the /metrics counters
+
+The pages stay live through the sync WebSocket (`/api/sync`), subscribed to the admin
+system queries `_system/dashboard/*` (`bayou.runner.dashboard_queries`); the GET routes
+above serve the same data to scripts and tests.
 
 Every endpoint takes the admin key in `Authorization: Convex <key>` — never a cookie — so
 another site's page cannot make a browser send a write (no CSRF); those that change
@@ -40,26 +48,22 @@ from starlette.routing import Route
 from bayou import __version__
 from bayou.backend import Backend
 from bayou.database.database import Database
-from bayou.database.pagination import PaginationOptions, paginate
 from bayou.database.retry import run_transaction
+from bayou.database.table_counts import TableCounts
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, NotFound
 from bayou.files.service import stream
-from bayou.model import cron_jobs, file_storage, scheduled_functions
+from bayou.model import file_storage, scheduled_functions
 from bayou.model.deployment import Deployment
-from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
 from bayou.protocol.function_path import FunctionPath
+from bayou.runner import dashboard_queries
+from bayou.server import dashboard_health, dashboard_tables
 from bayou.server.auth import request_identity, require_admin, require_write
 from bayou.server.http import json_response, read_json
-from bayou.server.table_counts import TableCounts
 from bayou.values import ids
 from bayou.values import json as vjson
 
 ASSETS = Path(str(resources.files("bayou.server") / "dashboard"))
-PAGE_SIZE = 50
-MAX_PAGE = 500
-FILTER_ROWS_READ = 20_000
-JOBS_SHOWN = 200
 # The page may talk only to its own origin and load nothing from elsewhere.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -84,6 +88,8 @@ def routes(backend: Backend) -> list[Route]:
         Route("/api/dashboard/documents/insert", api.insert, methods=["POST"]),
         Route("/api/dashboard/documents/replace", api.replace, methods=["POST"]),
         Route("/api/dashboard/documents/delete", api.delete, methods=["POST"]),
+        Route("/api/dashboard/tables/clear", api.clear_table, methods=["POST"]),
+        Route("/api/dashboard/tables/delete", api.delete_tables, methods=["POST"]),
         Route("/api/dashboard/functions", api.functions),
         Route("/api/dashboard/schedules", api.schedules),
         Route("/api/dashboard/schedules/cancel", api.cancel, methods=["POST"]),
@@ -91,6 +97,8 @@ def routes(backend: Backend) -> list[Route]:
         Route("/api/dashboard/files/upload_url", api.upload_url, methods=["POST"]),
         Route("/api/dashboard/files/delete", api.delete_files, methods=["POST"]),
         Route("/api/dashboard/backups/{name}", api.backup_file),
+        Route("/api/dashboard/doctor", api.doctor),
+        Route("/api/dashboard/metrics_history", api.metrics_history),
     ]
 
 
@@ -119,7 +127,7 @@ class DashboardApi:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self._counts: TableCounts | None = None
+        self._deleter: dashboard_tables.TableDeleter | None = None
 
     @property
     def db(self) -> Database:
@@ -127,9 +135,9 @@ class DashboardApi:
         return self.backend.db
 
     def counts(self) -> TableCounts:
-        if self._counts is None or self._counts.db is not self.db:
-            self._counts = TableCounts(self.db)
-        return self._counts
+        """The counts the live `_system/dashboard/tableCounts` query keeps too."""
+        assert self.backend.runner is not None
+        return self.backend.runner.system_functions.counts
 
     def _admin(self, request: Request) -> Any:
         return require_admin(request_identity(self.backend, request))
@@ -179,38 +187,14 @@ class DashboardApi:
 
     async def tables(self, request: Request) -> Response:
         self._admin(request)
-        component = _component(request.query_params)
-        catalog = self.db.catalog
-        out = []
-        for info in sorted(catalog.tables(), key=lambda t: (t.is_system, t.name)):
-            if info.namespace != component:
-                continue
-            if info.is_system and info.name not in USER_READABLE_SYSTEM_TABLES:
-                continue
-            indexes = [
-                {
-                    "name": i.name,
-                    "fields": list(i.fields),
-                    "kind": i.kind,
-                    "state": i.state,
-                    "staged": i.staged,
-                }
-                for i in sorted(info.indexes.values(), key=lambda i: i.name)
-                if i.kind not in ("by_id",)
-            ]
-            out.append(
-                {
-                    "name": info.name,
-                    "system": info.is_system,
-                    "count": await self.counts().count(info),
-                    "indexes": indexes,
-                }
-            )
-        schema = catalog.schema(component, "active")
+        tx = self.db.begin(read_only=True, namespace=_component(request.query_params))
+        listing = dashboard_queries.table_listing(tx)
+        for info, row in zip(dashboard_queries.shown_tables(tx), listing, strict=True):
+            row["count"] = await self.counts().count(info)
         return json_response(
             {
-                "tables": out,
-                "schema": None if schema is None else orjson.loads(schema.schema.to_text()),
+                "tables": listing,
+                "schema": dashboard_queries.active_schema(tx),
                 "latestTs": self.db.latest_ts,
             }
         )
@@ -218,30 +202,20 @@ class DashboardApi:
     async def documents(self, request: Request) -> Response:
         self._admin(request)
         params = request.query_params
-        table = params.get("table") or ""
-        component = _component(params)
-        system = table in USER_READABLE_SYSTEM_TABLES
-        if table.startswith("_") and not system:
-            raise BadRequest(f"{table} is not a table the dashboard shows", code="BadRequest")
-        order = params.get("order", "desc")
-        if order not in ("asc", "desc"):
-            raise BadRequest("`order` must be asc or desc", code="BadRequest")
         try:
-            num = max(1, min(int(params.get("numItems", PAGE_SIZE)), MAX_PAGE))
+            num = int(params.get("numItems", dashboard_queries.PAGE_SIZE))
         except ValueError:
             raise BadRequest("`numItems` must be a number", code="BadRequest") from None
-        query = _table_query(
-            table, order, params.get("index") or None, params.get("filter"), params.get("range")
-        )
-        tx = self.db.begin(read_only=True, namespace=component)
-        if tx.table_for_read(table) is None:
-            return json_response({"page": [], "isDone": True, "continueCursor": None})
-        opts = PaginationOptions(
-            num_items=num,
-            cursor=params.get("cursor") or None,
-            maximum_rows_read=FILTER_ROWS_READ if query["operators"] else None,
-        )
-        result = await paginate(tx, query, opts, system=system)
+        tx = self.db.begin(read_only=True, namespace=_component(params))
+        args = {
+            "table": params.get("table") or "",
+            "order": params.get("order", "desc"),
+            "index": params.get("index"),
+            "filter": params.get("filter"),
+            "range": params.get("range"),
+            "paginationOpts": {"numItems": num, "cursor": params.get("cursor") or None},
+        }
+        result = await dashboard_queries.page_of_documents(tx, args)
         result["page"] = [vjson.to_json(d) for d in result["page"]]
         result["latestTs"] = tx.begin_ts
         return json_response(result)
@@ -285,6 +259,38 @@ class DashboardApi:
         await run_transaction(self.db, write, namespace=_component(body))
         return json_response({"deleted": len(doc_ids)})
 
+    async def clear_table(self, request: Request) -> Response:
+        body = await self._body(request)
+        table = body.get("table")
+        if not isinstance(table, str):
+            raise BadRequest("`table` must name a table", code="BadJsonBody")
+        return json_response(await dashboard_tables.clear_page(self.db, table, _component(body)))
+
+    async def delete_tables(self, request: Request) -> Response:
+        body = await self._body(request)
+        names = body.get("tableNames")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise BadRequest("`tableNames` must be a list of table names", code="BadJsonBody")
+        if self._deleter is None or self._deleter.db is not self.db:
+            self._deleter = dashboard_tables.TableDeleter(self.db)
+        deleted = await self._deleter.delete(names, _component(body))
+        return json_response({"deletedDocuments": deleted})
+
+    # -- health -------------------------------------------------------------------------
+
+    async def doctor(self, request: Request) -> Response:
+        self._admin(request)
+        return json_response({"checks": await dashboard_health.checks(self.backend, request)})
+
+    async def metrics_history(self, request: Request) -> Response:
+        self._admin(request)
+        history = self.backend.metrics_history
+        # The latest point is now, so the page's last bar is never a few seconds old.
+        now = await history.sample()
+        found = history.snapshot()
+        found["samples"].append(now)
+        return json_response(found)
+
     # -- functions ----------------------------------------------------------------------
 
     async def functions(self, request: Request) -> Response:
@@ -305,43 +311,8 @@ class DashboardApi:
 
     async def schedules(self, request: Request) -> Response:
         self._admin(request)
-        tx = self.db.begin(read_only=True)
-        jobs_query = {
-            "source": {
-                "type": "IndexRange",
-                "indexName": "_scheduled_functions.by_creation_time",
-                "range": [],
-                "order": "desc",
-            },
-            "operators": [{"limit": JOBS_SHOWN}],
-        }
-        jobs = []
-        if tx.table_for_read(scheduled_functions.SCHEDULED_FUNCTIONS.name) is not None:
-            jobs = await tx.query(jobs_query, system=True).collect()
-        crons: list[Any] = []
-        if tx.table_for_read(cron_jobs.CRON_JOBS.name) is not None:
-            crons = await tx.query(
-                _by_index(cron_jobs.CRON_JOBS.name, "by_name"), system=True
-            ).collect()
-        return json_response(
-            {
-                "jobs": [vjson.to_json(dict(j)) for j in jobs],
-                "crons": [
-                    {
-                        "id": c["_id"],
-                        "name": c["name"],
-                        "function": c["function"],
-                        "args": vjson.to_json((c.get("args") or [{}])[0]),
-                        "schedule": vjson.to_json(c["schedule"]),
-                        "nextRunMs": c.get("nextRunTime"),
-                        "lastRunMs": c.get("lastRunTime"),
-                        "lastRun": vjson.to_json(c.get("lastRun")),
-                        "running": bool(c.get("running")),
-                    }
-                    for c in crons
-                ],
-            }
-        )
+        found = await dashboard_queries.schedules(self.db.begin(read_only=True))
+        return json_response(vjson.to_json(found))
 
     async def cancel(self, request: Request) -> Response:
         body = await self._body(request)
@@ -365,27 +336,21 @@ class DashboardApi:
 
     async def files(self, request: Request) -> Response:
         self._admin(request)
-        files = self.backend.files
-        assert files is not None
+        assert self.backend.files is not None
         tx = self.db.begin(read_only=True)
-        if tx.table_for_read(file_storage.STORAGE.name) is None:
-            return json_response({"page": [], "isDone": True, "continueCursor": None})
-        query = _table_query(file_storage.STORAGE.name, "desc", None, None)
-        opts = PaginationOptions(
-            num_items=PAGE_SIZE, cursor=request.query_params.get("cursor") or None
+        cursor = request.query_params.get("cursor") or None
+        result = await dashboard_queries.page_of_documents(
+            tx,
+            {
+                "table": file_storage.STORAGE.name,
+                "order": "desc",
+                "paginationOpts": {"numItems": dashboard_queries.PAGE_SIZE, "cursor": cursor},
+            },
         )
-        result = await paginate(tx, query, opts, system=True)
-        page = []
-        for doc in result["page"]:
-            table = tx.table_of_id(doc["_id"])
-            internal = None if table is None else _internal_id(doc["_id"])
-            page.append(
-                {
-                    **vjson.to_json(doc),
-                    "url": None if internal is None else files.file_url(internal),
-                }
-            )
-        result["page"] = page
+        result["page"] = [
+            {**vjson.to_json(doc), "url": self.backend.files.file_url(ids.decode_id(doc["_id"])[1])}
+            for doc in result["page"]
+        ]
         return json_response(result)
 
     async def upload_url(self, request: Request) -> Response:
@@ -427,47 +392,6 @@ class DashboardApi:
         return StreamingResponse(stream(body), media_type="application/zip", headers=headers)
 
 
-def _by_index(table: str, index: str, order: str = "asc") -> dict[str, Any]:
-    return {
-        "source": {
-            "type": "IndexRange",
-            "indexName": f"{table}.{index}",
-            "range": [],
-            "order": order,
-        },
-        "operators": [],
-    }
-
-
-def _table_query(
-    table: str,
-    order: str,
-    index: str | None,
-    filter_text: str | None,
-    range_text: str | None = None,
-) -> dict[str, Any]:
-    """A page's query: an index range (by creation time unless `index`; `range_text` the
-    JSON of Convex's range expressions over the index's fields) and an optional filter."""
-    source = {
-        "type": "IndexRange",
-        "indexName": f"{table}.{index or 'by_creation_time'}",
-        "range": _json_param(range_text, "range", []),
-        "order": order,
-    }
-    filter_expr = _json_param(filter_text, "filter", None)
-    operators = [] if filter_expr is None else [{"filter": filter_expr}]
-    return {"source": source, "operators": operators}
-
-
-def _json_param(text: str | None, name: str, default: Any) -> Any:
-    if not text:
-        return default
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        raise BadRequest(f"`{name}` must be JSON", code="BadRequest") from None
-
-
 def _document(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise BadRequest("`document` must be an object", code="BadJsonBody")
@@ -491,13 +415,6 @@ def _check_user_table(tx: Transaction, doc_id: str) -> None:
             "the app's own tables only.",
             code="BadRequest",
         )
-
-
-def _internal_id(doc_id: str) -> bytes | None:
-    try:
-        return ids.decode_id(doc_id)[1]
-    except BadRequest:
-        return None
 
 
 def _functions_of(code: Deployment, component: str) -> list[dict[str, Any]]:

@@ -17,8 +17,10 @@ All need an admin key; those that change data need one that may write.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bayou.backend import Backend
@@ -44,16 +46,26 @@ def routes(backend: Backend) -> list[Route]:
 
     async def download(request: Request) -> Response:
         require_admin(request_identity(backend, request))
-        doc, path = await snapshots().export_file(request.path_params["id"])
-        name = f"snapshot_{backend.instance_name}_{int(doc['start_ts'])}.zip"
-        return FileResponse(
-            path,
-            media_type="application/zip",
-            headers={
-                "content-disposition": f"attachment; filename={name}",
-                "cache-control": CACHE_CONTROL,
-            },
-        )
+        found = await snapshots().export_file(request.path_params["id"])
+        name = f"snapshot_{backend.instance_name}_{int(found.doc['start_ts'])}.zip"
+        headers = {
+            "content-disposition": f"attachment; filename={name}",
+            "cache-control": CACHE_CONTROL,
+        }
+        if found.path is not None:
+            return FileResponse(found.path, media_type="application/zip", headers=headers)
+        assert found.stream is not None  # from S3_STORAGE_EXPORTS_BUCKET
+        stream = found.stream
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in stream:
+                    yield chunk
+            finally:
+                await stream.aclose()
+
+        headers["content-length"] = str(found.size)
+        return StreamingResponse(body(), media_type="application/zip", headers=headers)
 
     async def start_upload(request: Request) -> Response:
         require_write(request_identity(backend, request))

@@ -7,8 +7,12 @@ as Convex's (ops-surface.md §3.2), so either side imports the other's exports.
     <table>/generated_schema.jsonl   "uniform"
     _storage/documents.jsonl         (with files) {_id, _creationTime, sha256, size, contentType, internalId}
     _storage/<storage id>[.ext]      (with files) the bytes
+    _components/<name>/…             the same for each component, nested for a child
+                                     component (`_components/a/_components/b/` is `a/b`)
 
-Every entry is Deflate, mode 0644, written in this order (tables smallest first). The
+Every entry is Deflate, mode 0644, written in this order: README, every component's
+`_tables` (the app's first), the tables of all components smallest first, every
+component's `_storage` — as Convex's backend writes them. The
 snapshot is the database at one timestamp, read page by page straight from persistence
 (MVCC keeps it stable while writes go on), so memory stays flat whatever the size; the
 ZIP is written to a local file by a worker thread as pages arrive.
@@ -20,7 +24,7 @@ import asyncio
 import mimetypes
 import time
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -45,7 +49,8 @@ Convex's snapshot exports: `npx convex import` (against Bayou or Convex) or
 Each table has a directory holding `documents.jsonl` (one document per line, with its
 `_id` and `_creationTime`) and `generated_schema.jsonl`. `_tables/documents.jsonl` lists
 the tables with their numbers. With file storage included, `_storage/documents.jsonl`
-lists the files and `_storage/` holds their contents.
+lists the files and `_storage/` holds their contents. The tables and files of each
+component are under `_components/<name>/`, in the same layout.
 """
 
 Progress = Callable[[str], Any]
@@ -65,6 +70,16 @@ class FileSource:
 
     store: BlobStore
     prefix: str
+
+
+def component_prefix(component: str) -> str:
+    """Where a component's entries go: "" for the app, `_components/<name>/` for each
+    name of its path."""
+    return "".join(f"_components/{name}/" for name in component.split("/") if name)
+
+
+def _label(table: TableInfo) -> str:
+    return f"{table.namespace}:{table.name}" if table.namespace else table.name
 
 
 def _info(name: str) -> zipfile.ZipInfo:
@@ -157,40 +172,50 @@ async def write_export(
     files: FileSource | None,
     progress: Progress | None = None,
     ts: int | None = None,
+    components: Iterable[str] = (),
 ) -> ExportResult:
     """Write the snapshot at `ts` (default: the latest) to `path`, a ZIP; `files`
-    includes file storage."""
+    includes file storage. Every component with tables is exported, and those of
+    `components` (the deployed ones) even without."""
     ts = db.latest_ts if ts is None else ts
     catalog = db.catalog_at(ts)
     report = progress or (lambda message: None)
-    tables = [t for t in catalog.tables() if not t.is_system and t.namespace == ""]
+    # Hidden namespaces (an import's tables in the making) start with "_"; components'
+    # names never do.
+    tables = [t for t in catalog.tables() if not t.is_system and not t.namespace.startswith("_")]
+    namespaces = sorted(
+        {"", *components, *(t.namespace for t in tables)}, key=lambda c: (c != "", c)
+    )
     sizes: dict[bytes, int] = {}
     for table in tables:
         sizes[table.id] = await count(db, table.id, ts)
-    tables.sort(key=lambda t: (sizes[t.id], t.name))
+    tables.sort(key=lambda t: (sizes[t.id], t.name, t.namespace))
     result = ExportResult(ts=ts, size=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     zf = await asyncio.to_thread(zipfile.ZipFile, path, "w", zipfile.ZIP_DEFLATED, True)
     try:
         async with _Entry(zf, "README.md") as entry:
             await entry.write(README.encode())
-        async with _Entry(zf, "_tables/documents.jsonl") as entry:
-            lines = b"".join(
-                orjson.dumps({"name": t.name, "id": t.number}) + b"\n"
-                for t in sorted(tables, key=lambda t: t.number)
-            )
-            await entry.write(lines)
+        for namespace in namespaces:
+            async with _Entry(zf, f"{component_prefix(namespace)}_tables/documents.jsonl") as entry:
+                lines = b"".join(
+                    orjson.dumps({"name": t.name, "id": t.number}) + b"\n"
+                    for t in sorted(tables, key=lambda t: t.number)
+                    if t.namespace == namespace
+                )
+                await entry.write(lines)
         total = sum(sizes.values())
         done = 0
         for table in tables:
-            report(f"Exporting {table.name} ({done}/{total} documents)")
+            report(f"Exporting {_label(table)} ({done}/{total} documents)")
             done += await _write_table(db, zf, table, ts, sizes[table.id])
-            result.documents[table.name] = sizes[table.id]
+            result.documents[_label(table)] = sizes[table.id]
         if files is not None:
-            storage = catalog.table(STORAGE.name)
-            if storage is not None:
-                report("Exporting _storage")
-                result.files = await _write_storage(db, zf, storage, ts, files)
+            for namespace in namespaces:
+                report(f"Exporting _storage{' of ' + namespace if namespace else ''}")
+                storage = catalog.table(STORAGE.name, namespace)
+                prefix = component_prefix(namespace)
+                result.files += await _write_storage(db, zf, prefix, storage, ts, files)
     finally:
         await asyncio.to_thread(zf.close)
     result.size = path.stat().st_size
@@ -202,27 +227,37 @@ async def _write_table(
 ) -> int:
     n = 0
     zip64 = expected > ZIP64_AFTER_DOCUMENTS
-    async with _Entry(zf, f"{table.name}/documents.jsonl", zip64) as entry:
+    prefix = component_prefix(table.namespace)
+    async with _Entry(zf, f"{prefix}{table.name}/documents.jsonl", zip64) as entry:
         async for page in scan(db, table.id, ts):
             await entry.write(await asyncio.to_thread(_export_lines, page))
             n += len(page)
-    async with _Entry(zf, f"{table.name}/generated_schema.jsonl") as entry:
+    async with _Entry(zf, f"{prefix}{table.name}/generated_schema.jsonl") as entry:
         await entry.write(b'"uniform"\n')
     return n
 
 
 async def _write_storage(
-    db: Database, zf: zipfile.ZipFile, storage: TableInfo, ts: int, files: FileSource
+    db: Database,
+    zf: zipfile.ZipFile,
+    prefix: str,
+    storage: TableInfo | None,
+    ts: int,
+    files: FileSource,
 ) -> int:
-    async with _Entry(zf, "_storage/documents.jsonl") as entry:
-        async for page in scan(db, storage.id, ts):
-            await entry.write(_storage_lines(page))
+    """A component's `_storage/` (its listing empty when it has no files, as Convex's)."""
+    async with _Entry(zf, f"{prefix}_storage/documents.jsonl") as entry:
+        if storage is not None:
+            async for page in scan(db, storage.id, ts):
+                await entry.write(_storage_lines(page))
+    if storage is None:
+        return 0
     n = 0
     async for page in scan(db, storage.id, ts):
         for revision in page:
             assert revision.value is not None
             doc = vjson.loads(revision.value)
-            name = f"_storage/{doc['_id']}{extension_for(doc.get('contentType'))}"
+            name = f"{prefix}_storage/{doc['_id']}{extension_for(doc.get('contentType'))}"
             key = files.prefix + uuid_of(revision.id)
             body = await files.store.get(key)
             if body is None:

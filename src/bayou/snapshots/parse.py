@@ -6,11 +6,13 @@ tables and files it holds (ops-surface.md §3.3), with Convex's error texts.
     jsonLines  one Convex-encoded JSON object per line (plain numbers are float64)
     jsonArray  one top-level array of such objects (at most 16 MiB: use JSON Lines beyond)
     zip        the layout of `snapshots.export`; with `generated_schema.jsonl` "uniform",
-               JSON integers are int64 and decimals float64
+               JSON integers are int64 and decimals float64; entries under
+               `_components/<name>/` (nested for child components) belong to that
+               component, whose path is the names joined with `/`
 
-Rows are parsed lazily (`Table.rows()` may be iterated again), so a large file is never in
-memory at once. Every error names the row, line or ZIP entry, and is raised before the
-import changes anything: the whole file is read once to check it (`check`).
+Rows are parsed lazily, as the import writes them, so a large file is never in memory at
+once and is read once. Every error names the row, line or ZIP entry; the import writes
+into hidden tables until the last row is read, so an error leaves the deployment as it was.
 """
 
 from __future__ import annotations
@@ -46,13 +48,27 @@ class ImportError_(BadRequest):
 
 @dataclass
 class Table:
-    """One table of an import: its name, its number in the source (ZIP `_tables`), and
-    a way to read its rows again."""
+    """One table of an import: its component (path; "" for the app), its name, its number
+    in the source (ZIP `_tables`), and a way to read its rows."""
 
     name: str
     rows: Callable[[], Iterator[Row]]
     number: int | None = None
-    count: int = 0
+    component: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.component, self.name)
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `table`, or `component:table` inside a component."""
+        return label(self.component, self.name)
+
+
+def label(component: str, name: str) -> str:
+    """`name`, or `component:name` for a table of a component."""
+    return f"{component}:{name}" if component else name
 
 
 @dataclass
@@ -65,6 +81,7 @@ class StoredFile:
     size: int | None
     content_type: str | None
     entry: str
+    component: str = ""
 
 
 @dataclass
@@ -72,18 +89,25 @@ class Source:
     """What an import file holds."""
 
     tables: list[Table] = field(default_factory=list)
-    files: list[StoredFile] | None = None  # None: the file has no `_storage`
+    # The files of each component whose `_storage` the ZIP has ("" for the app's).
+    files: dict[str, list[StoredFile]] = field(default_factory=dict)
     zip: zipfile.ZipFile | None = None
+
+    @property
+    def all_files(self) -> list[StoredFile]:
+        return [f for files in self.files.values() for f in files]
 
     def close(self) -> None:
         if self.zip is not None:
             self.zip.close()
 
 
-def open_source(path: Path, format: str, table: str | None) -> Source:
-    """The tables of an uploaded file (`format` as the CLI names it)."""
+def open_source(path: Path, format: str, table: str | None, component: str = "") -> Source:
+    """The tables of an uploaded file (`format` as the CLI names it), in `component` (a
+    component path; a ZIP's `_components/` entries are relative to it)."""
+    component = _check_component_path(component or "")
     if format == "zip":
-        return _open_zip(path)
+        return _open_zip(path, component)
     if table is None:
         raise ImportError_(f"The `--table` option is required for format {format}")
     _check_table_name(table)
@@ -93,13 +117,20 @@ def open_source(path: Path, format: str, table: str | None) -> Source:
         raise ImportError_(
             f"Unknown import format {format!r}: use csv, jsonLines, jsonArray or zip"
         )
-    return Source(tables=[Table(table, lambda: reader(path))])
+    return Source(tables=[Table(table, lambda: reader(path), component=component)])
 
 
-def check(source: Source) -> None:
-    """Read every row once: raises the first error, and counts the rows of each table."""
-    for table in source.tables:
-        table.count = sum(1 for _ in table.rows())
+def _check_component_path(path: str) -> str:
+    for name in path.split("/") if path else ():
+        _check_component_name(name)
+    return path
+
+
+def _check_component_name(name: str) -> None:
+    problem = identifier_error(name)
+    if problem is not None or name.startswith("_"):
+        why = problem if problem is not None else "it starts with an underscore"
+        raise ImportError_(f"{name!r} isn't a valid component name: {why}")
 
 
 def _check_table_name(name: str) -> None:
@@ -218,7 +249,7 @@ def _safe(name: str) -> bool:
     return all(part not in ("..", "") for part in PurePosixPath(name).parts) and ":" not in name
 
 
-def _open_zip(path: Path) -> Source:
+def _open_zip(path: Path, base: str = "") -> Source:
     if path.stat().st_size == 0:
         return Source()
     try:
@@ -229,13 +260,23 @@ def _open_zip(path: Path) -> Source:
             "Export it again and import the new file."
         ) from None
     try:
-        return _zip_source(zf)
+        return _zip_source(zf, base)
     except BaseException:
         zf.close()
         raise
 
 
-def _zip_source(zf: zipfile.ZipFile) -> Source:
+def split_component(name: str) -> tuple[str, str]:
+    """A ZIP entry's component path (its `_components/<name>/` prefixes) and the rest."""
+    parts = name.split("/")
+    names: list[str] = []
+    while len(parts) > 2 and parts[0] == "_components":
+        names.append(parts[1])
+        parts = parts[2:]
+    return "/".join(names), "/".join(parts)
+
+
+def _zip_source(zf: zipfile.ZipFile, base: str = "") -> Source:
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     for name in names:
         if not _safe(name):
@@ -243,44 +284,57 @@ def _zip_source(zf: zipfile.ZipFile) -> Source:
                 f"ZIP entry {name!r} is not a valid path (absolute, or going up with '..'): "
                 "this is not a snapshot export."
             )
-    if any(n.startswith("_components/") for n in names):
-        raise ImportError_(
-            "This ZIP holds components (entries under _components/), which this Bayou "
-            "version cannot import yet."
-        )
+    by_component: dict[str, dict[str, str]] = {}  # component → {relative name: entry}
+    for name in names:
+        component, rest = split_component(name)
+        _check_component_path(component)
+        by_component.setdefault(component, {})[rest] = name
+    source = Source(zip=zf)
+    for component, entries in sorted(by_component.items()):
+        path = "/".join(p for p in (base, component) if p)
+        _component_source(zf, source, path, entries)
+    return source
+
+
+def _component_source(
+    zf: zipfile.ZipFile, source: Source, component: str, entries: dict[str, str]
+) -> None:
+    """The tables and files of one component of a ZIP (`entries`: its own, by the name
+    relative to its `_components/…/` prefix)."""
     numbers: dict[str, int] = {}
-    if "_tables/documents.jsonl" in names:
-        for lineno, row in _zip_jsonl(zf, "_tables/documents.jsonl", uniform=True):
+    tables_entry = entries.get("_tables/documents.jsonl")
+    if tables_entry is not None:
+        for lineno, row in _zip_jsonl(zf, tables_entry, uniform=True):
             name, number = row.get("name"), row.get("id")
             if not isinstance(name, str):
-                raise ImportError_(f"_tables/documents.jsonl row {lineno}: table requires name")
+                raise ImportError_(f"{tables_entry} row {lineno}: table requires name")
             if number is not None:
                 numbers[name] = int(number.value if hasattr(number, "value") else number)
-    source = Source(zip=zf)
-    for name in sorted(names):
-        parts = name.split("/")
+    for relative, entry in sorted(entries.items()):
+        parts = relative.split("/")
         if len(parts) != 2 or parts[1] != "documents.jsonl":
             continue
         table = parts[0]
         if table.startswith("_"):
             continue  # system tables (`_tables` read above, `_storage` below, others skipped)
         _check_table_name(table)
-        uniform = _is_uniform(zf, f"{table}/generated_schema.jsonl", names)
+        schema = entries.get(f"{table}/generated_schema.jsonl")
+        uniform = schema is not None and _is_uniform(zf, schema)
         source.tables.append(
             Table(
                 table,
-                (lambda n=name, u=uniform: _zip_jsonl(zf, n, uniform=u)),
+                (lambda n=entry, u=uniform: _zip_jsonl(zf, n, uniform=u)),
                 number=numbers.get(table),
+                component=component,
             )
         )
-    if "_storage/documents.jsonl" in names:
-        source.files = _storage_files(zf, names)
-    return source
+    if "_storage/documents.jsonl" in entries:
+        source.files[component] = _storage_files(zf, component, entries)
 
 
-def _is_uniform(zf: zipfile.ZipFile, name: str, names: list[str]) -> bool:
-    if name not in names:
-        return False  # Convex infers plain JSON then: numbers are float64
+def _is_uniform(zf: zipfile.ZipFile, name: str) -> bool:
+    """Whether a `generated_schema.jsonl` says "uniform" (without one, Convex infers plain
+    JSON: numbers are float64)."""
     with zf.open(name) as f:
         first = f.readline().strip()
     return first == b'"uniform"'
@@ -303,22 +357,25 @@ def _zip_jsonl(zf: zipfile.ZipFile, name: str, *, uniform: bool) -> Iterator[Row
         raise
 
 
-def _storage_files(zf: zipfile.ZipFile, names: list[str]) -> list[StoredFile]:
+def _storage_files(
+    zf: zipfile.ZipFile, component: str, entries: dict[str, str]
+) -> list[StoredFile]:
     by_stem: dict[str, str] = {}
-    for name in names:
-        if name.startswith("_storage/") and name != "_storage/documents.jsonl":
-            stem = name.removeprefix("_storage/").split(".", 1)[0]
-            by_stem[stem] = name
+    for relative, entry in entries.items():
+        if relative.startswith("_storage/") and relative != "_storage/documents.jsonl":
+            stem = relative.removeprefix("_storage/").split(".", 1)[0]
+            by_stem[stem] = entry
+    listing = entries["_storage/documents.jsonl"]
     files: list[StoredFile] = []
-    for lineno, row in _zip_jsonl(zf, "_storage/documents.jsonl", uniform=True):
+    for lineno, row in _zip_jsonl(zf, listing, uniform=True):
         file_id = row.get("_id")
         if not isinstance(file_id, str):
-            raise ImportError_(f"_storage/documents.jsonl row {lineno}: a file needs an `_id`")
+            raise ImportError_(f"{listing} row {lineno}: a file needs an `_id`")
         entry = by_stem.get(file_id)
         if entry is None:
             raise ImportError_(
-                f"_storage/documents.jsonl row {lineno}: the file {file_id} has no "
-                "`_storage/<id>` entry in the ZIP"
+                f"{listing} row {lineno}: the file {file_id} has no `_storage/<id>` entry in "
+                "the ZIP"
             )
         size = row.get("size")
         creation = row.get("_creationTime")
@@ -332,6 +389,7 @@ def _storage_files(zf: zipfile.ZipFile, names: list[str]) -> list[StoredFile]:
                 else None,
                 content_type=row.get("contentType"),
                 entry=entry,
+                component=component,
             )
         )
     return files

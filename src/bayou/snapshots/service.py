@@ -6,9 +6,18 @@
     start_upload() / upload_part() / finish_upload()
                        POST /api/import/…             → parts in
                        <data>/storage/snapshot_imports/<token>/, joined on finish; the
-                       file is checked and summarised → `waiting_for_confirmation`
-    perform()          POST /api/perform_import       → the import, in one commit
-    cancel()           POST /api/cancel_import
+                       file is read once: checked and written into hidden tables
+                       (`import_.stage`), summarised → `waiting_for_confirmation`
+    perform()          POST /api/perform_import       → the hidden tables swapped in, in
+                                                        one commit (`import_.finish`)
+    cancel()           POST /api/cancel_import        → the hidden tables dropped
+
+With `S3_STORAGE_EXPORTS_BUCKET` an export's ZIP is uploaded to that bucket once written
+(and downloads stream from it); with `S3_STORAGE_SNAPSHOT_IMPORTS_BUCKET` the uploaded
+parts are kept in that bucket until the upload finishes. Object keys start with the
+deployment's storage prefix (`<instance>-<uuid>/`, as its files'), so deployments can
+share a bucket. Each export row records where its ZIP is (`zip_storage`: "local" or
+"s3:<bucket>"). Backups are written locally, then where `BAYOU_BACKUP_*` says.
 
 A job that was running when the server stopped is marked failed at the next start.
 """
@@ -22,10 +31,13 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bayou.blobs import BlobStore, BlobStream, S3BlobStore, S3Config
+from bayou.config import Settings
 from bayou.database.database import Database
 from bayou.database.retry import run_transaction
 from bayou.database.transaction import Transaction
@@ -35,10 +47,20 @@ from bayou.model import snapshot_exports as exports
 from bayou.model import snapshot_imports as imports
 from bayou.snapshots import import_, parse
 from bayou.snapshots.export import FileSource, write_export
+from bayou.snapshots.import_files import store_files
 
 log = logging.getLogger("bayou.snapshots")
 MAX_PARTS = 10_000
+ZIP = "application/zip"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def bucket_store(settings: Settings, bucket: str | None) -> tuple[str, BlobStore] | None:
+    """The S3 bucket of `S3_STORAGE_EXPORTS_BUCKET` / `S3_STORAGE_SNAPSHOT_IMPORTS_BUCKET`
+    (with the deployment's `AWS_*` / `S3_*` settings), or None when unset."""
+    if not bucket:
+        return None
+    return bucket, S3BlobStore(S3Config.from_settings(settings, bucket))
 
 
 class Snapshots:
@@ -51,19 +73,39 @@ class Snapshots:
         data_dir: Path,
         *,
         clock: Callable[[], int] = time.time_ns,
+        components: Callable[[], Iterable[str]] = tuple,
+        exports_store: tuple[str, BlobStore] | None = None,
+        imports_store: tuple[str, BlobStore] | None = None,
     ) -> None:
         self.db = db
+        # (bucket, store) of S3_STORAGE_EXPORTS_BUCKET / S3_STORAGE_SNAPSHOT_IMPORTS_BUCKET.
+        self.exports_store = exports_store
+        self.imports_store = imports_store
+        self.components = components  # the deployed components' paths (exported even empty)
         self.files = files
         self.exports_dir = data_dir / "storage" / "exports"
         self.imports_dir = data_dir / "storage" / "snapshot_imports"
         self.clock = clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._imports: dict[str, asyncio.Task[Any]] = {}
+        # Imports checked and staged, waiting for confirmation: (staged, uploaded file).
+        self._staged: dict[str, tuple[import_.Staged, Path]] = {}
         # Export and import jobs of one deployment run one at a time each.
         self._export_lock = asyncio.Lock()
         self._import_lock = asyncio.Lock()
 
+    @property
+    def _stores(self) -> list[BlobStore]:
+        return [pair[1] for pair in (self.exports_store, self.imports_store) if pair]
+
+    @property
+    def _prefix(self) -> str:
+        """The deployment's storage prefix (its files'), for object keys in the buckets."""
+        return self.files.prefix if self.files is not None else ""
+
     async def start(self) -> None:
+        for store in self._stores:
+            await store.open()
         await self._fail_interrupted()
 
     async def stop(self) -> None:
@@ -71,6 +113,12 @@ class Snapshots:
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks))
+        # Staged imports stay unconfirmed: the next start fails them and drops their tables.
+        for staged, _ in self._staged.values():
+            staged.source.close()
+        self._staged.clear()
+        for store in self._stores:
+            await store.close()
 
     def _spawn(self, work: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work)
@@ -123,7 +171,7 @@ class Snapshots:
             )
 
         export_id, _ = await run_transaction(self.db, request)
-        self._spawn(self._run_export(export_id, include_storage))
+        self._spawn(self._run_export(export_id, include_storage, requestor))
         return export_id
 
     async def export_now(self, *, include_storage: bool, requestor: str) -> dict[str, Any]:
@@ -142,7 +190,7 @@ class Snapshots:
 
         await run_transaction(self.db, update)
 
-    async def _run_export(self, export_id: str, include_storage: bool) -> None:
+    async def _run_export(self, export_id: str, include_storage: bool, requestor: str) -> None:
         async with self._export_lock:
             start_ts = self.db.latest_ts
             await self._set_export(
@@ -156,7 +204,12 @@ class Snapshots:
             progress = _Progress(self, export_id, start_ts)
             try:
                 result = await write_export(
-                    self.db, path, files=files, ts=start_ts, progress=progress.report
+                    self.db,
+                    path,
+                    files=files,
+                    ts=start_ts,
+                    progress=progress.report,
+                    components=list(self.components()),
                 )
             except asyncio.CancelledError:
                 path.unlink(missing_ok=True)
@@ -171,11 +224,27 @@ class Snapshots:
                 return
             finally:
                 await progress.stop()
+            storage = "local"
+            # Backups go where BAYOU_BACKUP_* says: they take the local ZIP from here.
+            if self.exports_store is not None and requestor == exports.SNAPSHOT_EXPORT:
+                bucket, store = self.exports_store
+                try:
+                    await store.put(self._prefix + key, _file_chunks(path), content_type=ZIP)
+                except Exception:
+                    log.exception("uploading snapshot export %s to %s failed", export_id, bucket)
+                    await self._set_export(
+                        export_id, "failed", start_ts=start_ts, failed_ts=self.clock()
+                    )
+                    return
+                finally:
+                    path.unlink(missing_ok=True)
+                storage = f"s3:{bucket}"
             await self._set_export(
                 export_id,
                 "completed",
                 complete_ts=self.clock(),
                 zip_object_key=key,
+                zip_storage=storage,
                 size=result.size,
             )
             await self._forget_expired()
@@ -184,7 +253,7 @@ class Snapshots:
                 len(result.documents),
                 result.files,
                 result.size,
-                path,
+                path if storage == "local" else f"{storage}/{self._prefix}{key}",
             )
 
     async def _forget_expired(self) -> None:
@@ -194,9 +263,19 @@ class Snapshots:
         for doc in await exports.recent(tx, exports.SNAPSHOT_EXPORT):
             expiration = doc.get("expiration_ts")
             if doc["state"] == "completed" and expiration is not None and int(expiration) < now:
-                (self.exports_dir / f"{doc['zip_object_key']}.zip").unlink(missing_ok=True)
+                store = self._export_store(doc)
+                if store is not None:
+                    await store.delete(self._prefix + doc["zip_object_key"])
+                elif doc["zip_storage"] == "local":
+                    (self.exports_dir / f"{doc['zip_object_key']}.zip").unlink(missing_ok=True)
 
-    async def export_file(self, key: str) -> tuple[dict[str, Any], Path]:
+    def _export_store(self, doc: dict[str, Any]) -> BlobStore | None:
+        """The configured bucket when the export's ZIP is in it."""
+        if self.exports_store is not None and doc["zip_storage"] == f"s3:{self.exports_store[0]}":
+            return self.exports_store[1]
+        return None
+
+    async def export_file(self, key: str) -> ExportFile:
         """The completed export named by its id or `start_ts`, and its ZIP."""
         doc = await exports.find(self.db.begin(read_only=True), key)
         if doc["state"] != "completed":
@@ -204,12 +283,29 @@ class Snapshots:
                 f"Export {key} is not complete (it is {doc['state']}): wait for it to finish.",
                 code="ExportNotComplete",
             )
-        path = self.exports_dir / f"{doc['zip_object_key']}.zip"
-        if not path.is_file():
-            raise NotFound(f"The file of export {key} is no longer stored", code="ExportNotFound")
-        return doc, path
+        gone = NotFound(f"The file of export {key} is no longer stored", code="ExportNotFound")
+        storage = doc["zip_storage"]  # every row has it since on-disk format 2
+        if storage == "local":
+            path = self.exports_dir / f"{doc['zip_object_key']}.zip"
+            if not path.is_file():
+                raise gone
+            return ExportFile(doc, path.stat().st_size, path=path)
+        store = self._export_store(doc)
+        if store is None:
+            raise NotFound(
+                f"Export {key} is stored in {storage.replace('s3:', 'S3 bucket ')}, which "
+                "S3_STORAGE_EXPORTS_BUCKET no longer names: set it back to download it.",
+                code="ExportNotFound",
+            )
+        stream = await store.get(self._prefix + doc["zip_object_key"])
+        if stream is None:
+            raise gone
+        return ExportFile(doc, int(doc["size"]), stream=stream)
 
     # -- imports: the upload ----------------------------------------------------------------
+
+    def _part_key(self, token: str, part: int) -> str:
+        return f"{self._prefix}{token}/{part:05d}"
 
     def start_upload(self) -> str:
         token = uuid.uuid4().hex
@@ -232,6 +328,11 @@ class Snapshots:
             raise BadRequest(
                 f"partNumber must be between 1 and {MAX_PARTS - 1}", code="InvalidPartNumber"
             )
+        if self.imports_store is not None:
+            store = self.imports_store[1]
+            await store.put(self._part_key(token, part), chunks)
+            (directory / f"{part:05d}").touch()  # which parts exist, for finish_upload
+            return str(part)
         path = directory / f"{part:05d}"
         try:
             fh = await asyncio.to_thread(path.open, "wb")
@@ -267,14 +368,14 @@ class Snapshots:
                 f"Unknown import mode {mode!r}: use {', '.join(imports.MODES)}",
                 code="InvalidImportMode",
             )
-        if component:
-            raise BadRequest(
-                "Importing into a component is not supported by this Bayou version yet.",
-                code="InvalidImportComponent",
-            )
+        if component is not None and not isinstance(component, str):
+            raise BadRequest("componentPath must be a string", code="InvalidImportComponent")
         directory = self._upload_dir(token)
         target = self.imports_dir / f"{token}.upload"
-        await asyncio.to_thread(_join_parts, directory, [str(p) for p in parts], target)
+        if self.imports_store is not None:
+            await self._join_stored_parts(token, directory, [str(p) for p in parts], target)
+        else:
+            await asyncio.to_thread(_join_parts, directory, [str(p) for p in parts], target)
 
         async def create(tx: Transaction) -> str:
             return await imports.create(
@@ -287,8 +388,40 @@ class Snapshots:
             )
 
         import_id, _ = await run_transaction(self.db, create)
-        self._imports[import_id] = self._spawn(self._prepare(import_id, target, fmt, table, mode))
+        self._imports[import_id] = self._spawn(
+            self._prepare(import_id, target, fmt, table, mode, component or "")
+        )
         return import_id
+
+    async def _join_stored_parts(
+        self, token: str, directory: Path, parts: list[str], target: Path
+    ) -> None:
+        """The parts kept in the imports bucket, joined into the file the import reads (a
+        ZIP is read out of order), then deleted from the bucket."""
+        assert self.imports_store is not None
+        store = self.imports_store[1]
+        numbers = [_part_number(directory, part) for part in parts]
+        try:
+            with target.open("wb") as out:
+                for number in numbers:
+                    stream = await store.get(self._part_key(token, number))
+                    if stream is None:
+                        raise BadRequest(
+                            f"Part {number} is missing from the imports bucket",
+                            code="InvalidPartToken",
+                        )
+                    try:
+                        async for chunk in stream:
+                            await asyncio.to_thread(out.write, chunk)
+                    finally:
+                        await stream.aclose()
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        for path in directory.iterdir():
+            if path.name.isdigit():
+                await store.delete(self._part_key(token, int(path.name)))
+        shutil.rmtree(directory, ignore_errors=True)
 
     async def _set_import(self, import_id: str, state: str, **fields: Any) -> None:
         async def update(tx: Transaction) -> None:
@@ -297,15 +430,20 @@ class Snapshots:
         await run_transaction(self.db, update)
 
     async def _prepare(
-        self, import_id: str, path: Path, fmt: str, table: str | None, mode: str
+        self, import_id: str, path: Path, fmt: str, table: str | None, mode: str, component: str
     ) -> None:
+        """Read the upload once: every row checked and written into hidden tables."""
         try:
-            source = await asyncio.to_thread(parse.open_source, path, fmt, table)
+            source = await asyncio.to_thread(parse.open_source, path, fmt, table, component)
             try:
-                await asyncio.to_thread(parse.check, source)
-                summary = await import_.plan(self.db, source, mode)
-            finally:
+                async with self._import_lock:
+                    staged = await import_.stage(self.db, source, mode)
+            except BaseException:
                 source.close()
+                raise
+        except asyncio.CancelledError:
+            path.unlink(missing_ok=True)
+            raise
         except BayouError as e:
             path.unlink(missing_ok=True)
             await self._set_import(import_id, "failed", error_message=e.message)
@@ -315,18 +453,24 @@ class Snapshots:
             path.unlink(missing_ok=True)
             await self._set_import(import_id, "failed", error_message=f"Import failed: {e}")
             return
+        finally:
+            self._imports.pop(import_id, None)
+        self._staged[import_id] = (staged, path)
         await self._set_import(
             import_id,
             "waiting_for_confirmation",
-            message_to_confirm=summary.message,
-            require_manual_confirmation=summary.deletes,
+            message_to_confirm=staged.plan.message,
+            require_manual_confirmation=staged.plan.deletes,
         )
 
     # -- imports: performing and canceling --------------------------------------------------
 
     async def perform(self, import_id: str) -> None:
         doc = await imports.require(self.db.begin(read_only=True), import_id)
-        if imports.state_of(doc) != "waiting_for_confirmation":
+        staged = self._staged.pop(import_id, None)
+        if imports.state_of(doc) != "waiting_for_confirmation" or staged is None:
+            if staged is not None:
+                self._staged[import_id] = staged
             raise BadRequest(
                 f"Import {import_id} is {imports.state_of(doc)}, not waiting for confirmation",
                 code="ImportNotWaiting",
@@ -334,47 +478,47 @@ class Snapshots:
         await self._set_import(
             import_id, "in_progress", progress_message="Importing", checkpoint_messages=[]
         )
-        path = self.imports_dir / f"{doc['object_key']}.upload"
-        fmt = {v: k for k, v in imports.FORMATS.items()}[doc["format"]["format"]]
-        self._imports[import_id] = self._spawn(
-            self._perform(import_id, path, fmt, doc["format"].get("table"), doc["mode"])
-        )
+        self._imports[import_id] = self._spawn(self._perform(import_id, *staged))
 
     async def run_import(
-        self, path: Path, *, fmt: str, table: str | None, mode: str
+        self, path: Path, *, fmt: str, table: str | None, mode: str, component: str = ""
     ) -> tuple[int, int]:
-        """Check and import a local file at once (restore); (rows written, commit ts)."""
-        source = await asyncio.to_thread(parse.open_source, path, fmt, table)
+        """Check and import a local file at once (no confirmation); (rows written, commit
+        ts)."""
+        source = await asyncio.to_thread(parse.open_source, path, fmt, table, component)
         try:
-            await asyncio.to_thread(parse.check, source)
-            await import_.plan(self.db, source, mode)
-            return await self._apply(source, mode)
+            async with self._import_lock:
+                staged = await import_.stage(self.db, source, mode)
+            return await self._finish(staged)
         finally:
             source.close()
 
-    async def _apply(self, source: parse.Source, mode: str) -> tuple[int, int]:
+    async def _finish(self, staged: import_.Staged) -> tuple[int, int]:
         async with self._import_lock:
             files = None
-            if source.files:
+            if staged.source.files:
                 if self.files is None:
+                    await import_.discard(self.db, staged)
                     raise BadRequest("This deployment has no file storage", code="ImportFailed")
-                files = await import_.store_files(
-                    self.db, self.files.store, self.files.prefix, source, self.clock() / 1e6
-                )
-            written, ts = await import_.apply(self.db, source, mode, files=files)
+                try:
+                    files = await store_files(
+                        self.db,
+                        self.files.store,
+                        self.files.prefix,
+                        staged.source,
+                        self.clock() / 1e6,
+                    )
+                except BaseException:
+                    await import_.discard(self.db, staged)
+                    raise
+            written, ts = await import_.finish(self.db, staged, files=files)
         if self.files is not None:
             self.files.wake_collector()
         return written, ts
 
-    async def _perform(
-        self, import_id: str, path: Path, fmt: str, table: str | None, mode: str
-    ) -> None:
+    async def _perform(self, import_id: str, staged: import_.Staged, path: Path) -> None:
         try:
-            source = await asyncio.to_thread(parse.open_source, path, fmt, table)
-            try:
-                written, _ = await self._apply(source, mode)
-            finally:
-                source.close()
+            written, _ = await self._finish(staged)
         except asyncio.CancelledError:
             await asyncio.shield(
                 self._set_import(import_id, "failed", error_message="Import canceled")
@@ -388,6 +532,7 @@ class Snapshots:
             await self._set_import(import_id, "failed", error_message=f"Import failed: {e}")
             return
         finally:
+            staged.source.close()
             path.unlink(missing_ok=True)
             self._imports.pop(import_id, None)
         await self._set_import(
@@ -404,6 +549,10 @@ class Snapshots:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.wait([task])
+        staged = self._staged.pop(import_id, None)
+        if staged is not None:
+            staged[0].source.close()
+            await import_.discard(self.db, staged[0])
         await self._set_import(import_id, "failed", error_message="Import canceled")
         (self.imports_dir / f"{doc['object_key']}.upload").unlink(missing_ok=True)
 
@@ -440,15 +589,36 @@ class _Progress:
         await asyncio.wait([self._task])
 
 
+def _part_number(directory: Path, part: str) -> int:
+    """The number of a part the client lists, checked to have been uploaded."""
+    if not part.isdigit():
+        raise BadRequest(f"Unknown part token {part!r}", code="InvalidPartToken")
+    if not (directory / f"{int(part):05d}").is_file():
+        raise BadRequest(f"Part {part} was never uploaded", code="InvalidPartToken")
+    return int(part)
+
+
 def _join_parts(directory: Path, parts: list[str], target: Path) -> None:
     """Concatenate the uploaded parts in the order the client lists them."""
+    numbers = [_part_number(directory, part) for part in parts]
     with target.open("wb") as out:
-        for part in parts:
-            if not part.isdigit():
-                raise BadRequest(f"Unknown part token {part!r}", code="InvalidPartToken")
-            path = directory / f"{int(part):05d}"
-            if not path.is_file():
-                raise BadRequest(f"Part {part} was never uploaded", code="InvalidPartToken")
-            with path.open("rb") as f:
+        for number in numbers:
+            with (directory / f"{number:05d}").open("rb") as f:
                 shutil.copyfileobj(f, out, 1 << 20)
     shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := await asyncio.to_thread(f.read, 8 << 20):
+            yield chunk
+
+
+@dataclass
+class ExportFile:
+    """A completed export's ZIP: a local file, or a stream from the exports bucket."""
+
+    doc: dict[str, Any]
+    size: int
+    path: Path | None = None
+    stream: BlobStream | None = None

@@ -1,7 +1,10 @@
 // The dashboard's shell: login with an admin key (kept in sessionStorage for the browser
-// session), the navigation, and the refresh loop that keeps the open page live.
+// session), the navigation, and the sync connection (sync.js) through which the pages
+// subscribe to live system queries; the header shows its state. Pages that read plain
+// HTTP endpoints (functions, health) have a `refresh` that runs every few seconds.
 
 import { ApiError, adminKey, get, setAdminKey } from "./api.js";
+import { Sync } from "./sync.js";
 import { errorText, h, replace } from "./ui.js";
 import * as data from "./pages/data.js";
 import * as functions from "./pages/functions.js";
@@ -78,19 +81,26 @@ async function login(key) {
   start(overview, check);
 }
 
-function logout() {
+function logout(message = "Signed out.") {
   stopPage();
+  ctx?.sync.close();
+  ctx?.countsSync.close();
   setAdminKey(null);
   ctx = null;
-  loginView("Signed out.");
+  loginView(message);
 }
 
 function start(overview) {
   ctx = {
     overview,
     readOnly: overview.readOnly,
-    online: true,
+    sync: new Sync(),
+    // Counting a large table the first time takes seconds, and a session answers the
+    // queries of one change in one transition: counts get a connection of their own, so
+    // the table list and the grid never wait for them.
+    countsSync: new Sync(),
   };
+  ctx.sync.onAuthError = (error) => logout(`Signed out: ${error}`);
   const nav = h("nav", { "aria-label": "Pages" },
     Object.keys(PAGES).map((name) => h("a", { href: `#/${name}`, "data-page": name }, TITLES[name])));
   const header = h("header", { class: "top" },
@@ -98,13 +108,21 @@ function start(overview) {
     h("span", { class: "muted mono", id: "instance" }, overview.instance),
     nav,
     ctx.readOnly ? h("span", { class: "badge ro", id: "read-only" }, "read-only") : null,
-    h("span", { id: "conn", class: "ok", role: "status" }, "live"),
-    h("button", { id: "logout", onclick: logout }, "Sign out"),
+    h("span", { id: "conn", class: "warn", role: "status" }, "connecting…"),
+    h("button", { id: "logout", onclick: () => logout() }, "Sign out"),
   );
   const main = h("main", { id: "page" });
   replace(root, header, main);
   ctx.main = main;
+  ctx.sync.onState(showConnection);
   showPage();
+}
+
+function showConnection(state) {
+  const conn = document.getElementById("conn");
+  if (!conn) return;
+  conn.className = state === "live" ? "ok" : "warn";
+  conn.textContent = state === "live" ? "live" : state === "connecting" ? "connecting…" : "reconnecting…";
 }
 
 function stopPage() {
@@ -131,35 +149,17 @@ function showPage() {
 
 async function tick() {
   const mine = current;
-  if (!mine) return;
+  if (!mine?.page.refresh) return;
   try {
-    if (mine.page.refresh) await mine.page.refresh();
-    setOnline(true);
+    await mine.page.refresh();
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || (e.status === 403 && e.code === "BadDeployKey"))) {
-      stopPage();
-      setAdminKey(null);
-      loginView(`Signed out: ${e.message}`);
+      logout(`Signed out: ${e.message}`);
       return;
     }
-    setOnline(false, e);
+    mine.page.failed?.(e);
   }
-  if (current === mine) timer = setTimeout(tick, REFRESH_MS);
-}
-
-function setOnline(online, e) {
-  const conn = document.getElementById("conn");
-  if (!conn) return;
-  if (online) {
-    conn.className = "ok";
-    conn.textContent = "live";
-  } else if (e instanceof ApiError && e.status === 0) {
-    conn.className = "warn";
-    conn.textContent = "reconnecting…";
-  } else {
-    conn.className = "error";
-    conn.textContent = errorText(e);
-  }
+  if (current === mine) timer = setTimeout(tick, mine.page.refreshMs ?? REFRESH_MS);
 }
 
 window.addEventListener("hashchange", showPage);

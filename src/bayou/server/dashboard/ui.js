@@ -43,6 +43,14 @@ export function cellText(value) {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
+// A Convex int64 (`{"$integer": base64 of 8 little-endian bytes}`) or a number, as a number.
+export function int64(value) {
+  if (typeof value === "number") return value;
+  if (typeof value?.$integer !== "string") return NaN;
+  const raw = Uint8Array.from(atob(value.$integer), (c) => c.charCodeAt(0));
+  return Number(new DataView(raw.buffer).getBigInt64(0, true));
+}
+
 export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
@@ -86,4 +94,45 @@ export function writeButton(ctx, label, props, onclick) {
 
 export function confirmed(message) {
   return window.confirm(message);
+}
+
+// A destructive action confirmed by typing `expected` (a table's name) in a modal dialog.
+// `action(progress)` runs on confirmation; its error is shown in the dialog, which closes
+// when it succeeds. Escape or Cancel closes it without doing anything.
+export function confirmTyped({ id, title, message, expected, label, action }) {
+  const input = h("input", { id: `${id}-input`, autocomplete: "off", spellcheck: "false", "aria-label": `Type ${expected} to confirm` });
+  const status = h("p", { id: `${id}-status`, class: "error", role: "alert" });
+  const go = h("button", { id: `${id}-confirm`, class: "danger", disabled: true, type: "submit" }, label);
+  const dialog = h("dialog", { id, class: "panel", "aria-labelledby": `${id}-title` });
+  const form = h("form", {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      if (input.value !== expected) return;
+      go.disabled = true;
+      input.disabled = true;
+      status.className = "muted";
+      status.textContent = "Working…";
+      try {
+        await action((text) => { status.textContent = text; });
+        dialog.close();
+      } catch (err) {
+        status.className = "error";
+        status.textContent = errorText(err);
+        input.disabled = false;
+        go.disabled = input.value !== expected;
+      }
+    },
+  },
+  h("h3", { id: `${id}-title` }, title),
+  h("p", {}, message),
+  h("label", { for: `${id}-input` }, "Type ", h("code", {}, expected), " to confirm"),
+  input, status,
+  h("div", { class: "toolbar" }, go, h("button", { type: "button", id: `${id}-cancel`, onclick: () => dialog.close() }, "Cancel")));
+  input.addEventListener("input", () => { go.disabled = input.value !== expected; });
+  dialog.append(form);
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  input.focus();
+  return dialog;
 }

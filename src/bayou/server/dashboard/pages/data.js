@@ -1,11 +1,12 @@
-// Data: tables with counts, a paged document grid (one index page at a time, so a huge
-// table costs the same as a small one), filter and sort, and a JSON editor whose writes the
-// server validates against the schema.
+// Data: tables with live counts, a virtualised document grid (grid.js: pages of one index
+// range each, subscribed while near the view), filter and sort, a JSON editor whose writes
+// the server validates against the schema, and clear / delete table behind a dialog that
+// asks for the table's name. Everything shown is a subscription over the sync WebSocket.
 
-import { get, post, query } from "../api.js";
-import { cellText, confirmed, errorText, h, pretty, replace, time, writeButton } from "../ui.js";
+import { post } from "../api.js";
+import { VirtualGrid } from "../grid.js";
+import { confirmTyped, confirmed, errorText, h, pretty, replace, time, writeButton } from "../ui.js";
 
-const PAGE_SIZE = 50;
 const RANGE_OPS = { $eq: "Eq", $lt: "Lt", $lte: "Lte", $gt: "Gt", $gte: "Gte" };
 const OPS = [["$eq", "="], ["$neq", "≠"], ["$lt", "<"], ["$lte", "≤"], ["$gt", ">"], ["$gte", "≥"]];
 
@@ -14,28 +15,26 @@ export function create(ctx) {
     table: null,
     component: "",
     tables: [],
+    counts: {},
     schema: null,
     index: "",
     order: "desc",
     filter: null,
     range: null, // Convex range expressions over the sort index's first field
-    cursors: [null],
-    pageNo: 0,
-    result: null,
-    shownKey: "",
-    tablesKey: "",
     editing: null, // { mode: "edit" | "add", id? }
     selected: new Set(),
   };
+  const watching = []; // unsubscribe functions of the listing and the counts
 
   const side = h("div", { class: "side", id: "tables", role: "list", "aria-label": "Tables" });
   const components = ctx.overview.components ?? [];
   const componentSelect = components.length ? h("select", {
     id: "component", "aria-label": "Component",
-    onchange: () => { state.component = componentSelect.value; state.table = null; state.tablesKey = ""; restart(); },
+    onchange: () => { state.component = componentSelect.value; state.table = null; watchTables(); },
   }, h("option", { value: "" }, "app"), components.map((c) => h("option", { value: c }, c))) : null;
   const sideWrap = h("div", { class: "side-col" }, componentSelect ? h("div", { class: "toolbar" }, h("label", { for: "component" }, "Component"), componentSelect) : null, side);
   const title = h("h2", { id: "table-title" }, "Data");
+  const summary = h("p", { id: "table-summary", class: "muted" });
   const indexSelect = h("select", { id: "sort-index", "aria-label": "Sort by index", onchange: () => { state.index = indexSelect.value; state.range = null; state.filter = null; filterMode.textContent = ""; restart(); } });
   const orderButton = h("button", { id: "order", onclick: () => { state.order = state.order === "desc" ? "asc" : "desc"; orderButton.textContent = orderLabel(); restart(); } });
   const orderLabel = () => (state.order === "desc" ? "newest first" : "oldest first");
@@ -71,6 +70,7 @@ export function create(ctx) {
   }, filterField, filterOp, filterValue, h("button", { type: "submit", id: "filter-apply" }, "Filter"),
     h("button", { type: "button", onclick: () => { filterField.value = ""; filterValue.value = ""; state.filter = null; state.range = null; filterMode.textContent = ""; restart(); } }, "Clear"),
     filterMode);
+  const status = h("p", { id: "data-status", class: "error", role: "alert" });
   const addButton = writeButton(ctx, "Add document", { id: "add-doc" }, () => openEditor({ mode: "add" }));
   const deleteSelected = writeButton(ctx, "Delete selected", { id: "delete-selected", class: "danger" }, async () => {
     const ids = [...state.selected];
@@ -78,37 +78,50 @@ export function create(ctx) {
     try {
       await post("/api/dashboard/documents/delete", { ids, component: state.component });
       state.selected.clear();
-      await refresh(true);
     } catch (e) { status.textContent = errorText(e); }
   });
   const clearTable = writeButton(ctx, "Clear table", { id: "clear-table", class: "danger" }, () => clearAll());
-  const status = h("p", { id: "data-status", class: "error", role: "alert" });
-  const grid = h("div", { class: "grid-wrap", id: "grid-wrap" });
-  const prev = h("button", { id: "prev-page", onclick: () => { if (state.pageNo > 0) { state.pageNo -= 1; restartPage(); } } }, "← Previous");
-  const next = h("button", { id: "next-page", onclick: () => { const r = state.result; if (r && !r.isDone) { state.cursors[state.pageNo + 1] = r.continueCursor; state.pageNo += 1; restartPage(); } } }, "Next →");
-  const pageLabel = h("span", { id: "page-label", class: "muted" });
+  const deleteTable = writeButton(ctx, "Delete table", { id: "delete-table", class: "danger" }, () => dropTable());
+  const grid = new VirtualGrid({
+    sync: ctx.sync,
+    readOnly: ctx.readOnly,
+    onOpen: (doc) => openEditor({ mode: "edit", id: doc._id, doc }),
+    onSelect: (id, on) => { if (on) state.selected.add(id); else state.selected.delete(id); },
+    isSelected: (id) => state.selected.has(id),
+    onError: (message) => { status.textContent = message; },
+  });
   const editor = h("div", { id: "editor-panel" });
   const schemaBox = h("details", { class: "panel", id: "schema" });
 
   const content = h("div", { class: "content" },
     h("div", { class: "panel" },
-      title,
+      title, summary,
       h("div", { class: "toolbar" }, h("label", { for: "sort-index" }, "Sort"), indexSelect, orderButton, filterForm),
-      h("div", { class: "toolbar" }, addButton, deleteSelected, clearTable),
-      status, grid,
-      h("div", { class: "toolbar" }, prev, pageLabel, next)),
+      h("div", { class: "toolbar" }, addButton, deleteSelected, clearTable, deleteTable),
+      status, grid.el),
     editor, schemaBox);
   const el = h("div", { class: "layout" }, sideWrap, content);
 
-  function restartPage() {
-    refresh(true).catch((e) => { status.textContent = errorText(e); });
-  }
-
   function restart() {
-    state.cursors = [null];
-    state.pageNo = 0;
     state.selected.clear();
-    refresh(true).catch((e) => { status.textContent = errorText(e); });
+    status.textContent = "";
+    if (!state.table) {
+      title.textContent = "Data";
+      grid.stop();
+      return;
+    }
+    title.textContent = state.table;
+    renderSummary();
+    grid.show({
+      key: JSON.stringify([state.component, state.table, state.order, state.index, state.filter, state.range]),
+      component: state.component,
+      filtered: Boolean(state.filter || state.range),
+      args: {
+        table: state.table, order: state.order, index: state.index || undefined,
+        filter: state.filter ? JSON.stringify(state.filter) : undefined,
+        range: state.range ? JSON.stringify(state.range) : undefined,
+      },
+    });
   }
 
   function selectTable(name) {
@@ -125,12 +138,23 @@ export function create(ctx) {
     restart();
   }
 
+  const countText = (name) => {
+    const n = state.counts[name];
+    return typeof n === "number" ? n.toLocaleString("en-US") : "…";
+  };
+
+  function renderSummary() {
+    if (!state.table) { summary.textContent = ""; return; }
+    const n = state.counts[state.table];
+    summary.textContent = typeof n === "number" ? `${n.toLocaleString("en-US")} document${n === 1 ? "" : "s"}` : "counting…";
+  }
+
   function renderSide() {
     replace(side, state.tables.length ? state.tables.map((t) =>
       h("button", {
         role: "listitem", "data-table": t.name, "aria-current": t.name === state.table ? "true" : "false",
         onclick: () => selectTable(t.name),
-      }, h("span", {}, t.name), h("span", { class: "muted count", title: t.count === null ? "counting…" : null }, t.count === null ? "…" : t.count.toLocaleString("en-US"))),
+      }, h("span", {}, t.name), h("span", { class: "muted count", title: typeof state.counts[t.name] === "number" ? null : "counting…" }, countText(t.name))),
     ) : h("p", { class: "muted" }, "No tables yet. Deploy an app or add a document."));
   }
 
@@ -143,6 +167,8 @@ export function create(ctx) {
     }
     replace(indexSelect, options);
     indexSelect.value = state.index;
+    const system = Boolean(info?.system);
+    for (const button of [addButton, clearTable, deleteTable]) button.disabled = ctx.readOnly || system || !info;
     replace(schemaBox,
       h("summary", {}, "Schema and indexes"),
       h("h3", {}, "Indexes"),
@@ -151,35 +177,10 @@ export function create(ctx) {
       state.schema ? h("pre", {}, pretty(state.schema)) : h("p", { class: "muted" }, "No schema deployed: any document is accepted."));
   }
 
-  function renderGrid() {
-    const r = state.result;
-    const docs = r?.page ?? [];
-    const fields = [];
-    for (const d of docs) for (const k of Object.keys(d)) if (k !== "_id" && k !== "_creationTime" && !fields.includes(k)) fields.push(k);
-    const columns = ["_id", ...fields, "_creationTime"];
-    const head = h("tr", {}, h("th", { scope: "col" }, ""), columns.map((c) => h("th", { scope: "col" }, c)));
-    const rows = docs.map((d) => {
-      const check = h("input", {
-        type: "checkbox", "aria-label": `Select ${d._id}`, checked: state.selected.has(d._id), disabled: ctx.readOnly, "data-write": "",
-        onclick: (e) => { e.stopPropagation(); if (check.checked) state.selected.add(d._id); else state.selected.delete(d._id); },
-      });
-      return h("tr", {
-        "data-id": d._id, tabindex: 0, class: state.editing?.id === d._id ? "selected" : "",
-        onclick: () => openEditor({ mode: "edit", id: d._id, doc: d }),
-        onkeydown: (e) => { if (e.key === "Enter") openEditor({ mode: "edit", id: d._id, doc: d }); },
-      }, h("td", {}, check), columns.map((c) => h("td", { title: cellText(d[c]) }, c === "_creationTime" ? time(d[c]) : cellText(d[c]))));
-    });
-    replace(grid, h("table", { class: "grid", id: "grid" }, h("thead", {}, head), h("tbody", {}, rows)),
-      docs.length ? null : h("p", { class: "muted", id: "empty" }, state.filter || state.range ? "No document matches the filter on this page." : "This table is empty."));
-    const more = r && r.pageStatus === "SplitRequired" ? " (filter scanned its limit: next page continues)" : "";
-    pageLabel.textContent = `page ${state.pageNo + 1}${more}`;
-    prev.disabled = state.pageNo === 0;
-    next.disabled = !r || r.isDone;
-  }
-
   function openEditor(editing) {
     if (!state.table) return;
     state.editing = editing;
+    grid.openId = editing.id ?? null;
     const doc = editing.doc ?? {};
     const area = h("textarea", { id: "doc-json", spellcheck: "false", "aria-label": "Document JSON", readonly: ctx.readOnly });
     const shown = {};
@@ -193,7 +194,6 @@ export function create(ctx) {
         if (editing.mode === "add") await post("/api/dashboard/documents/insert", { table: state.table, document: value, component: state.component });
         else await post("/api/dashboard/documents/replace", { id: editing.id, document: value, component: state.component });
         closeEditor();
-        await refresh(true);
       } catch (e) { error.textContent = errorText(e); }
     });
     const del = editing.mode === "edit" ? writeButton(ctx, "Delete", { id: "doc-delete", class: "danger" }, async () => {
@@ -201,7 +201,6 @@ export function create(ctx) {
       try {
         await post("/api/dashboard/documents/delete", { ids: [editing.id], component: state.component });
         closeEditor();
-        await refresh(true);
       } catch (e) { error.textContent = errorText(e); }
     }) : null;
     replace(editor, h("div", { class: "panel", id: "doc-editor" },
@@ -210,66 +209,79 @@ export function create(ctx) {
       area, error,
       h("div", { class: "toolbar" }, save, del, h("button", { id: "doc-close", onclick: closeEditor }, "Close"))));
     area.focus();
-    renderGrid();
+    grid.update();
   }
 
   function closeEditor() {
     state.editing = null;
+    grid.openId = null;
     replace(editor);
+    grid.update();
   }
 
-  async function clearAll() {
-    if (!state.table || !confirmed(`Delete every document of ${state.table}? This cannot be undone.`)) return;
-    try {
-      for (;;) {
-        const page = await get(`/api/dashboard/documents${query({ table: state.table, numItems: 500, component: state.component })}`);
-        if (!page.page.length) break;
-        await post("/api/dashboard/documents/delete", { ids: page.page.map((d) => d._id), component: state.component });
-      }
+  function clearAll() {
+    const table = state.table;
+    const component = state.component;
+    if (!table) return;
+    confirmTyped({
+      id: "clear-dialog", title: `Clear ${table}`, label: "Clear table", expected: table,
+      message: `Delete every document of ${table}? Its indexes and schema stay. This cannot be undone.`,
+      action: async (progress) => {
+        let deleted = 0;
+        for (;;) {
+          const answer = await post("/api/dashboard/tables/clear", { table, component });
+          deleted += answer.deleted;
+          progress(`Deleted ${deleted.toLocaleString("en-US")} document(s)…`);
+          if (!answer.hasMore) break;
+        }
+      },
+    });
+  }
+
+  function dropTable() {
+    const table = state.table;
+    const component = state.component;
+    if (!table) return;
+    confirmTyped({
+      id: "delete-dialog", title: `Delete ${table}`, label: "Delete table", expected: table,
+      message: `Delete the table ${table}, its documents and its indexes? This cannot be undone. A table the schema declares cannot be deleted: deploy a schema without it first.`,
+      action: async () => {
+        await post("/api/dashboard/tables/delete", { tableNames: [table], component });
+      },
+    });
+  }
+
+  function showListing(listing) {
+    state.tables = listing.tables;
+    state.schema = listing.schema;
+    if (!state.table || !state.tables.some((t) => t.name === state.table)) {
+      const first = state.tables.find((t) => !t.system);
+      state.table = first ? first.name : null;
+      closeEditor();
       restart();
-    } catch (e) { status.textContent = errorText(e); }
+    }
+    renderSide();
+    renderIndexes(state.tables.find((t) => t.name === state.table));
   }
 
-  async function refresh(force = false) {
-    const listing = await get(`/api/dashboard/tables${query({ component: state.component })}`);
-    const tablesKey = JSON.stringify(listing);
-    if (tablesKey !== state.tablesKey) {
-      state.tablesKey = tablesKey;
-      state.tables = listing.tables;
-      state.schema = listing.schema;
-      if (!state.table || !state.tables.some((t) => t.name === state.table)) {
-        const first = state.tables.find((t) => !t.system);
-        state.table = first ? first.name : null;
-      }
-      renderSide();
-      renderIndexes(state.tables.find((t) => t.name === state.table));
-    }
-    if (!state.table) {
-      title.textContent = "Data";
-      replace(grid, h("p", { class: "muted" }, "No table selected."));
-      return;
-    }
-    title.textContent = state.table;
-    const params = {
-      table: state.table, component: state.component, numItems: PAGE_SIZE, order: state.order, index: state.index,
-      cursor: state.cursors[state.pageNo], filter: state.filter ? JSON.stringify(state.filter) : "",
-      range: state.range ? JSON.stringify(state.range) : "",
-    };
-    const result = await get(`/api/dashboard/documents${query(params)}`);
-    status.textContent = "";
-    const key = JSON.stringify([params, result.page, result.isDone]);
-    if (force || key !== state.shownKey) {
-      state.shownKey = key;
-      state.result = result;
-      renderGrid();
-    }
+  function watchTables() {
+    while (watching.length) watching.pop()();
+    state.counts = {};
+    const options = { component: state.component, onError: (message) => { status.textContent = message; } };
+    watching.push(ctx.sync.subscribe("_system/dashboard/tables", {}, { ...options, onValue: showListing }));
+    watching.push(ctx.countsSync.subscribe("_system/dashboard/tableCounts", {}, {
+      ...options,
+      onValue: (counts) => { state.counts = counts; renderSide(); renderSummary(); },
+    }));
   }
 
+  renderSide();
+  watchTables();
   return {
     el,
-    refresh: () => refresh(false).catch((e) => {
-      if (e.status === 400) { status.textContent = errorText(e); return; }
-      throw e;
-    }),
+    stop() {
+      while (watching.length) watching.pop()();
+      grid.stop();
+    },
   };
 }

@@ -1,6 +1,7 @@
-// Environment: the deployment's variables; values stay hidden until revealed.
+// Environment: the deployment's variables, live (the CLI's own system query, over the
+// sync WebSocket); values stay hidden until revealed.
 
-import { get, post } from "../api.js";
+import { post } from "../api.js";
 import { confirmed, errorText, h, replace, writeButton } from "../ui.js";
 
 export function create(ctx) {
@@ -23,8 +24,6 @@ export function create(ctx) {
     status.textContent = "";
     try {
       await post("/api/update_environment_variables", { changes: [{ name: varName, value: varValue }] });
-      shownKey = "";
-      await refresh();
       return true;
     } catch (e) {
       status.textContent = errorText(e);
@@ -54,16 +53,17 @@ export function create(ctx) {
       }))) : h("p", { class: "muted" }, "No environment variables."));
   }
 
-  let vars = {};
-  async function refresh() {
-    const data = await get("/api/list_environment_variables");
-    vars = data.environmentVariables;
-    const key = JSON.stringify(vars);
-    if (key !== shownKey) {
-      shownKey = key;
-      render(vars);
-    }
-  }
+  const stop = ctx.sync.subscribe("_system/cli/queryEnvironmentVariables", {}, {
+    onValue: (rows) => {
+      const vars = Object.fromEntries(rows.map((r) => [r.name, r.value]));
+      const key = JSON.stringify(vars);
+      if (key !== shownKey) {
+        shownKey = key;
+        render(vars);
+      }
+    },
+    onError: (message) => { status.textContent = message; },
+  });
 
-  return { el, refresh };
+  return { el, stop };
 }

@@ -1,10 +1,12 @@
 // Files: stored files with size, type and a preview of images; upload, download, delete.
+// The shown page is a live subscription (`_system/dashboard/files`).
 
-import { get, local, post, query } from "../api.js";
-import { bytes, confirmed, errorText, h, replace, time, writeButton } from "../ui.js";
+import { local, post } from "../api.js";
+import { bytes, confirmed, int64, errorText, h, replace, time, writeButton } from "../ui.js";
 
 export function create(ctx) {
   let shownKey = "";
+  let unsubscribe = null;
   const cursors = [null];
   let pageNo = 0;
   let last = null;
@@ -19,13 +21,11 @@ export function create(ctx) {
       const response = await fetch(local(url), { method: "POST", body: file, headers: file.type ? { "Content-Type": file.type } : {} });
       if (!response.ok) throw new Error(`upload failed: ${response.status} ${await response.text()}`);
       input.value = "";
-      shownKey = "";
-      await refresh();
     } catch (e) { status.textContent = errorText(e); }
   });
   const list = h("div", { class: "grid-wrap", id: "files" });
-  const prev = h("button", { onclick: () => { if (pageNo > 0) { pageNo -= 1; shownKey = ""; refresh(); } } }, "← Previous");
-  const next = h("button", { onclick: () => { if (last && !last.isDone) { cursors[pageNo + 1] = last.continueCursor; pageNo += 1; shownKey = ""; refresh(); } } }, "Next →");
+  const prev = h("button", { onclick: () => { if (pageNo > 0) { pageNo -= 1; watch(); } } }, "← Previous");
+  const next = h("button", { onclick: () => { if (last && !last.isDone) { cursors[pageNo + 1] = last.continueCursor; pageNo += 1; watch(); } } }, "Next →");
   const el = h("div", { class: "panel" }, h("h2", {}, "Files"),
     h("div", { class: "toolbar" }, input, upload), status, list, h("div", { class: "toolbar" }, prev, next));
 
@@ -33,8 +33,6 @@ export function create(ctx) {
     if (!confirmed(`Delete file ${id}?`)) return;
     try {
       await post("/api/dashboard/files/delete", { ids: [id] });
-      shownKey = "";
-      await refresh();
     } catch (e) { status.textContent = errorText(e); }
   }
 
@@ -47,7 +45,7 @@ export function create(ctx) {
         return h("tr", { "data-file": f._id },
           h("td", {}, image ? h("img", { class: "preview", src: href, alt: "preview" }) : null),
           h("td", { class: "mono" }, f._id),
-          h("td", {}, bytes(typeof f.size === "object" ? Number(f.size.$integer ?? 0) : f.size)),
+          h("td", {}, bytes(int64(f.size))),
           h("td", {}, f.contentType ?? ""),
           h("td", {}, time(f._creationTime)),
           h("td", {}, h("div", { class: "row" },
@@ -58,15 +56,22 @@ export function create(ctx) {
     next.disabled = result.isDone;
   }
 
-  async function refresh() {
-    const result = await get(`/api/dashboard/files${query({ cursor: cursors[pageNo] })}`);
-    const key = JSON.stringify(result.page);
-    last = result;
-    if (key !== shownKey) {
-      shownKey = key;
-      render(result);
-    }
+  function watch() {
+    unsubscribe?.();
+    shownKey = "";
+    unsubscribe = ctx.sync.subscribe("_system/dashboard/files", { paginationOpts: { numItems: 50, cursor: cursors[pageNo] } }, {
+      onValue: (result) => {
+        last = result;
+        const key = JSON.stringify([result.page, result.isDone]);
+        if (key !== shownKey) {
+          shownKey = key;
+          render(result);
+        }
+      },
+      onError: (message) => { status.textContent = message; },
+    });
   }
 
-  return { el, refresh };
+  watch();
+  return { el, stop: () => unsubscribe?.() };
 }

@@ -1,5 +1,6 @@
 // Functions: every deployed function with its kind, visibility and validators; run one
-// with arguments and see its result and log lines (a query can stay live).
+// with arguments and see its result and log lines. A query can stay live: it is then a
+// subscription over the sync WebSocket, and its result changes as the data does.
 
 import { adminKey, get, post } from "../api.js";
 import { errorText, h, pretty, replace } from "../ui.js";
@@ -10,7 +11,7 @@ export function create(ctx) {
   let listing = null;
   let shownKey = "";
   let selected = null;
-  let live = false;
+  let stopLive = null;
   const filter = h("input", { id: "fn-filter", placeholder: "filter functions", "aria-label": "Filter functions", oninput: () => renderList() });
   const list = h("div", { class: "side", id: "functions", role: "list" });
   const detail = h("div", { class: "content", id: "fn-detail" }, h("p", { class: "muted panel" }, "Pick a function to see it and run it."));
@@ -32,7 +33,8 @@ export function create(ctx) {
 
   function select(f) {
     selected = f;
-    live = false;
+    stopLive?.();
+    stopLive = null;
     renderList();
     const writes = f.kind !== "Query";
     const args = h("textarea", { id: "fn-args", spellcheck: "false", "aria-label": "Arguments (JSON)" });
@@ -44,7 +46,19 @@ export function create(ctx) {
       onclick: () => execute(),
     }, "Run");
     const actAs = h("input", { id: "fn-identity", placeholder: '{"subject": "user1", "name": "Ada"}', "aria-label": "Act as user (identity JSON)", size: 40 });
-    const liveBox = f.kind === "Query" ? h("label", {}, h("input", { type: "checkbox", id: "fn-live", onchange: (e) => { live = e.target.checked; } }), " keep running (live)") : null;
+    const liveBox = f.kind === "Query" ? h("label", {}, h("input", { type: "checkbox", id: "fn-live", onchange: (e) => watch(e.target.checked) }), " keep running (live)") : null;
+    function watch(on) {
+      stopLive?.();
+      stopLive = null;
+      if (!on) return;
+      let parsed;
+      try { parsed = JSON.parse(args.value || "{}"); } catch (e) { replace(result, h("p", { class: "error" }, `Arguments are not valid JSON: ${e.message}`)); return; }
+      stopLive = ctx.sync.subscribe(f.identifier, parsed, {
+        component: f.component,
+        onValue: (value) => replace(result, h("h4", {}, `Result (live, ${new Date().toLocaleTimeString(undefined, { hour12: false })})`), h("pre", { id: "fn-value" }, pretty(value))),
+        onError: (message) => replace(result, h("h4", { class: "error" }, "Error"), h("pre", { id: "fn-error", class: "error" }, message)),
+      });
+    }
     // An admin key may act as a user: `<key>:<base64 of the identity's JSON>`.
     function actingKey() {
       const text = actAs.value.trim();
@@ -96,8 +110,7 @@ export function create(ctx) {
       listing = next;
       renderList();
     }
-    if (live && selected?.execute) await selected.execute();
   }
 
-  return { el, refresh };
+  return { el, refresh, refreshMs: 5000, stop: () => stopLive?.() };
 }

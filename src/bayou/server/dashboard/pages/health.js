@@ -1,112 +1,108 @@
-// Health: version, URLs, database and file store, readiness, and the `/metrics` counters
-// as rates over the time this page has been open.
+// Health: version, URLs, database and file store, readiness, the results of `bayou
+// doctor`'s server-side checks, and charts of the last hour drawn from the server's own
+// history of the /metrics counters (sampled every few seconds since it started, so the
+// charts are full when the page opens), plus every counter as it is now.
 
 import { get } from "../api.js";
-import { bytes, errorText, h, replace } from "../ui.js";
-
-const HISTORY = 3600;
-
-function parseMetrics(text) {
-  const values = {};
-  const help = {};
-  for (const line of text.split("\n")) {
-    if (line.startsWith("# HELP ")) {
-      const parts = line.split(" ");
-      help[parts[2]] = parts.slice(3).join(" ");
-      continue;
-    }
-    if (!line || line.startsWith("#")) continue;
-    const match = line.match(/^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)/);
-    if (match) values[match[1]] = Number(match[2]);
-  }
-  return { values, help };
-}
+import { errorText, h, replace } from "../ui.js";
 
 const sum = (values, name) =>
   Object.entries(values).reduce((total, [key, v]) => (key.split("{")[0] === name ? total + v : total), 0);
 
-// Cumulative counts of a histogram by bucket bound, summed over every label set.
-function buckets(values, name) {
-  const byBound = new Map();
-  for (const [key, v] of Object.entries(values)) {
-    if (key.split("{")[0] !== `${name}_bucket`) continue;
-    const le = key.match(/le="([^"]+)"/)?.[1];
-    const bound = le === "+Inf" ? Infinity : Number(le);
-    byBound.set(bound, (byBound.get(bound) ?? 0) + v);
+function parseMetrics(text) {
+  const values = {};
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const match = line.match(/^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)/);
+    if (match) values[match[1]] = Number(match[2]);
   }
-  return [...byBound.entries()].sort((a, b) => a[0] - b[0]);
+  return values;
 }
 
-function quantile(before, after, name, q) {
-  const old = new Map(buckets(before, name));
-  const now = buckets(after, name).map(([bound, v]) => [bound, v - (old.get(bound) ?? 0)]);
-  const total = now.length ? now[now.length - 1][1] : 0;
-  if (!total) return null;
-  const found = now.find(([, v]) => v >= q * total);
-  return found && Number.isFinite(found[0]) ? found[0] * 1000 : null;
+// The latency under which a fraction `q` of the calls between two samples finished (the
+// bound of the histogram bucket it falls in: an upper bound), in milliseconds.
+function quantile(bounds, before, after, q) {
+  const counts = after.latency.map((v, i) => v - (before.latency[i] ?? 0));
+  const total = counts.length ? counts[counts.length - 1] : 0;
+  if (!(total > 0)) return null;
+  const i = counts.findIndex((v) => v >= q * total);
+  return i >= 0 && Number.isFinite(bounds[i]) ? bounds[i] * 1000 : null;
 }
 
-// Figures derived from two successive scrapes `dt` seconds apart.
-const HIGHLIGHTS = [
-  ["Function calls / s", (a, b, dt) => (sum(b, "bayou_function_calls_total") - sum(a, "bayou_function_calls_total")) / dt],
-  ["Errors / s", (a, b, dt) => (sum(b, "bayou_function_errors_total") - sum(a, "bayou_function_errors_total")) / dt],
-  ["Latency p50 (ms, ≤ bucket)", (a, b) => quantile(a, b, "bayou_function_duration_seconds", 0.5)],
-  ["Latency p95 (ms, ≤ bucket)", (a, b) => quantile(a, b, "bayou_function_duration_seconds", 0.95)],
-  ["Commits / s", (a, b, dt) => (sum(b, "bayou_commits_total") - sum(a, "bayou_commits_total")) / dt],
-  ["OCC conflicts / s", (a, b, dt) => (sum(b, "bayou_occ_conflicts_total") - sum(a, "bayou_occ_conflicts_total")) / dt],
-  ["Live sync sessions", (a, b) => sum(b, "bayou_sync_sessions")],
-  ["Subscribed queries", (a, b) => sum(b, "bayou_subscribed_queries")],
+const rate = (field) => (a, b, dt) => Math.max(0, b[field] - a[field]) / dt;
+const CHARTS = [
+  ["Function calls / s", rate("calls")],
+  ["Errors / s", rate("errors")],
+  ["Error rate (%)", (a, b) => {
+    const calls = b.calls - a.calls;
+    return calls > 0 ? (100 * (b.errors - a.errors)) / calls : 0;
+  }],
+  ["Latency p50 (ms, ≤ bucket)", (a, b, dt, bounds) => quantile(bounds, a, b, 0.5)],
+  ["Latency p95 (ms, ≤ bucket)", (a, b, dt, bounds) => quantile(bounds, a, b, 0.95)],
+  ["Latency p99 (ms, ≤ bucket)", (a, b, dt, bounds) => quantile(bounds, a, b, 0.99)],
+  ["Commits / s", rate("commits")],
+  ["OCC conflicts / s", rate("conflicts")],
+  ["Scheduler lag (s)", (a, b) => b.lag],
+  ["Live sync sessions", (a, b) => b.sessions],
+  ["Subscribed queries", (a, b) => b.subscribed],
 ];
+const MARKS = { true: "ok", false: "FAIL", null: "note" };
 
-export function create(ctx) {
-  const history = []; // [{t, values}]
+export function create() {
   const info = h("dl", { class: "kv", id: "health-info" });
   const ready = h("p", { id: "health-ready" });
-  const metrics = h("div", { id: "health-metrics" });
+  const doctor = h("ul", { id: "health-doctor", class: "checks" });
+  const doctorRun = h("button", { id: "doctor-run", onclick: () => runDoctor() }, "Check again");
   const charts = h("div", { id: "health-charts", class: "charts" });
-  const audit = h("div", { id: "health-audit" });
-  const auditButton = h("button", { id: "health-audit-run", onclick: () => runAudit() }, "Check the file store");
-  async function runAudit() {
-    replace(audit, h("p", { class: "muted" }, "Checking every file and blob…"));
-    try {
-      const r = await get("/api/bayou/storage");
-      const bad = r.orphanedBlobs + r.missingBlobs;
-      replace(audit,
-        h("p", { class: bad ? "error" : "ok" }, bad
-          ? `${r.missingBlobs} file(s) without data, ${r.orphanedBlobs} blob(s) without a file — run bayou doctor for the fix.`
-          : "Every file has its data and every blob its file."),
-        h("dl", { class: "kv" },
-          row("store", r.store), row("files", String(r.files)), row("blobs", String(r.blobs)),
-          row("bytes stored", bytes(r.bytes)), row("uploads in flight", String(r.uploadsInFlight)),
-          row("deletions pending", String(r.deletionsPending)),
-          r.missingBlobExamples.length ? row("files without data", r.missingBlobExamples.join(", ")) : null,
-          r.orphanedBlobExamples.length ? row("blobs without a file", r.orphanedBlobExamples.join(", ")) : null));
-    } catch (e) {
-      replace(audit, h("p", { class: "error" }, errorText(e)));
-    }
-  }
-  const series = HIGHLIGHTS.map(() => []);
+  const span = h("span", { class: "muted", id: "health-span" });
+  const metrics = h("div", { id: "health-metrics" });
   const el = h("div", {},
     h("div", { class: "panel" }, h("h2", {}, "Deployment"), info, ready),
-    h("div", { class: "panel" }, h("h2", {}, "Activity (since this page opened, one point a second)"), charts),
-    h("div", { class: "panel" }, h("h2", {}, "Files check (as bayou doctor)"), auditButton, audit),
-    h("div", { class: "panel" }, h("details", {}, h("summary", {}, "Every counter of /metrics"), metrics)));
+    h("div", { class: "panel" }, h("h2", {}, "Checks (as bayou doctor)"),
+      h("p", { class: "muted" }, "What the server can check of itself. ", h("code", {}, "bayou doctor"),
+        " on your machine also checks the data directory, .env.local, your admin key and the auth providers."),
+      doctor, doctorRun),
+    h("div", { class: "panel" }, h("h2", {}, "The last hour"), span, charts),
+    h("div", { class: "panel" }, h("details", {}, h("summary", {}, "Every counter of /metrics, now"), metrics)));
 
-  function renderCharts() {
-    replace(charts, HIGHLIGHTS.map(([label], i) => {
-      const points = series[i];
+  function row(label, value) {
+    return [h("dt", {}, label), h("dd", { class: "mono" }, value ?? "—")];
+  }
+
+  async function runDoctor() {
+    doctorRun.disabled = true;
+    try {
+      const { checks } = await get("/api/dashboard/doctor");
+      replace(doctor, checks.map((c) => h("li", { "data-check": c.name, "data-ok": String(c.ok) },
+        h("span", { class: `mark ${c.ok === false ? "error" : c.ok ? "ok" : "warn"}` }, MARKS[c.ok]),
+        h("strong", {}, c.name), ": ", c.detail)));
+    } catch (e) {
+      replace(doctor, h("li", { class: "error" }, errorText(e)));
+    } finally {
+      doctorRun.disabled = false;
+    }
+  }
+
+  function renderCharts(history) {
+    const samples = history.samples;
+    const bounds = history.latencyBounds;
+    const series = CHARTS.map(() => []);
+    for (let i = 1; i < samples.length; i += 1) {
+      const dt = Math.max(1e-3, (samples[i].t - samples[i - 1].t) / 1000);
+      CHARTS.forEach(([, figure], c) => series[c].push(figure(samples[i - 1], samples[i], dt, bounds)));
+    }
+    const minutes = samples.length > 1 ? Math.round((samples[samples.length - 1].t - samples[0].t) / 60000) : 0;
+    span.textContent = `${samples.length} samples, one every ${history.intervalS} s, over the last ${minutes} min (kept by the server since it started).`;
+    replace(charts, CHARTS.map(([label], c) => {
+      const points = series[c];
       const last = points.length ? points[points.length - 1] : null;
       const max = Math.max(1e-9, ...points.map((v) => v ?? 0));
       return h("div", { class: "chart", "data-chart": label },
         h("div", { class: "muted" }, label),
-        h("div", { class: "figure" }, last === null ? "—" : Number(last.toFixed(2)).toLocaleString("en-US")),
-        h("div", { class: "spark", role: "img", "aria-label": `${label}: last ${points.length} seconds` },
-          points.slice(-120).map((v) => h("span", { style: { height: `${Math.round(((v ?? 0) / max) * 100)}%` } }))));
+        h("div", { class: "figure" }, Number.isFinite(last) ? Number(last.toFixed(2)).toLocaleString("en-US") : "—"),
+        h("div", { class: "spark", role: "img", "aria-label": `${label} over the last hour` },
+          points.slice(-240).map((v) => h("span", { style: { height: `${Math.round(((v ?? 0) / max) * 100)}%` } }))));
     }));
-  }
-
-  function row(label, value) {
-    return [h("dt", {}, label), h("dd", { class: "mono" }, value ?? "—")];
   }
 
   async function refresh() {
@@ -128,8 +124,9 @@ export function create(ctx) {
       ready.className = "warn";
       ready.textContent = "Readiness unknown";
     }
+    renderCharts(await get("/api/dashboard/metrics_history"));
     if (!overview.metricsEnabled) {
-      replace(metrics, h("p", { class: "muted" }, "The metrics endpoint is disabled (DISABLE_METRICS_ENDPOINT=true)."));
+      replace(metrics, h("p", { class: "muted" }, "The metrics endpoint is disabled (DISABLE_METRICS_ENDPOINT=true); the charts above still work."));
       return;
     }
     const response = await fetch("/metrics", { cache: "no-store" });
@@ -137,35 +134,14 @@ export function create(ctx) {
       replace(metrics, h("p", { class: "warn" }, `/metrics answered ${response.status}`));
       return;
     }
-    const { values, help } = parseMetrics(await response.text());
-    const previous = history[history.length - 1];
-    history.push({ t: performance.now(), values });
-    if (previous) {
-      const dt = Math.max(1e-3, (performance.now() - previous.t) / 1000);
-      HIGHLIGHTS.forEach(([, figure], i) => {
-        series[i].push(figure(previous.values, values, dt));
-        if (series[i].length > 3600) series[i].shift();
-      });
-      renderCharts();
-    }
-    if (history.length > HISTORY) history.shift();
-    const first = history[0];
-    const seconds = (performance.now() - first.t) / 1000;
+    const values = parseMetrics(await response.text());
     const names = Object.keys(values).filter((n) => n.startsWith("bayou_")).sort();
     replace(metrics, h("table", { class: "grid" },
-      h("thead", {}, h("tr", {}, ["metric", "value", "per second (this page's window)", "trend"].map((c) => h("th", {}, c)))),
-      h("tbody", {}, names.map((n) => {
-        const base = n.split("{")[0];
-        const delta = seconds > 0 ? (values[n] - (first.values[n] ?? values[n])) / seconds : 0;
-        const series = history.map((p, i) => (i === 0 ? 0 : (p.values[n] ?? 0) - (history[i - 1].values[n] ?? 0)));
-        const max = Math.max(1e-9, ...series);
-        return h("tr", { title: help[base] ?? "" },
-          h("td", { class: "mono" }, n), h("td", {}, String(values[n])),
-          h("td", {}, delta ? delta.toFixed(2) : ""),
-          h("td", {}, h("div", { class: "spark", "aria-hidden": "true" },
-            series.slice(-40).map((v) => h("span", { style: { height: `${Math.round((Math.max(v, 0) / max) * 100)}%` } })))));
-      }))));
+      h("thead", {}, h("tr", {}, ["metric", "value"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, names.map((n) => h("tr", {}, h("td", { class: "mono" }, n), h("td", {}, String(values[n])))))),
+    h("p", { class: "muted" }, `${sum(values, "bayou_function_calls_total")} function calls since the server started.`));
   }
 
-  return { el, refresh };
+  runDoctor();
+  return { el, refresh, refreshMs: 5000 };
 }

@@ -1,7 +1,8 @@
 // Schedules: recent scheduled functions (pending, running, done, failed, canceled) with
-// cancel and cancel-all, and the cron jobs with their schedule and next run.
+// cancel and cancel-all, and the cron jobs with their schedule and next run; live, through
+// the `_system/dashboard/schedules` subscription.
 
-import { get, post } from "../api.js";
+import { post } from "../api.js";
 import { cellText, confirmed, errorText, h, pretty, replace, time, writeButton } from "../ui.js";
 
 export function create(ctx) {
@@ -20,8 +21,6 @@ export function create(ctx) {
   async function act(body) {
     try {
       await post("/api/dashboard/schedules/cancel", body);
-      shownKey = "";
-      await refresh();
     } catch (e) { status.textContent = errorText(e); }
   }
 
@@ -50,14 +49,16 @@ export function create(ctx) {
       h("p", { class: "muted" }, "No cron jobs (define them in convex/crons.ts)."));
   }
 
-  async function refresh() {
-    const data = await get("/api/dashboard/schedules");
-    const key = JSON.stringify(data);
-    if (key !== shownKey) {
-      shownKey = key;
-      render(data);
-    }
-  }
+  const stop = ctx.sync.subscribe("_system/dashboard/schedules", {}, {
+    onValue: (data) => {
+      const key = JSON.stringify(data);
+      if (key !== shownKey) {
+        shownKey = key;
+        render(data);
+      }
+    },
+    onError: (message) => { status.textContent = message; },
+  });
 
-  return { el, refresh };
+  return { el, stop };
 }

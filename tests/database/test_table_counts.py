@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bayou.database.database import Database
+from bayou.database.table_counts import TableCounts
 from bayou.database.transaction import Transaction
 from bayou.model.system_tables import SYSTEM_TABLES
 from bayou.persistence.sqlite import SqlitePersistence
-from bayou.server.table_counts import TableCounts
 
 
 @pytest.fixture
@@ -66,3 +66,49 @@ async def test_a_slow_count_answers_at_once_and_finishes_behind(db: Database) ->
             break
         await asyncio.sleep(0.01)
     assert await counts.count(table) == 4
+
+
+async def _delete_one(db: Database) -> None:
+    tx: Transaction = db.begin()
+    doc = await tx.query(
+        {"source": {"type": "FullTableScan", "tableName": "items", "order": "asc"}, "operators": []}
+    ).next()
+    assert doc is not None
+    await tx.delete(doc["_id"])
+    await db.commit(tx)
+
+
+async def test_a_count_moves_with_the_write_log_without_walking_again(db: Database) -> None:
+    counts = TableCounts(db)
+    await _insert(db, 5)
+    table = db.catalog.table("items")
+    assert table is not None
+    first_ts = db.latest_ts
+    assert await counts.count_at(table, first_ts) == 5
+    walks = 0
+    walk = counts._walk
+
+    async def counted_walk(info, ts):  # type: ignore[no-untyped-def]
+        nonlocal walks
+        walks += 1
+        return await walk(info, ts)
+
+    counts._walk = counted_walk  # type: ignore[method-assign]
+    await _insert(db, 3)
+    await _delete_one(db)
+    assert await counts.count_at(table, db.latest_ts) == 7
+    # Back in time too: the count at an older snapshot, from the newer one.
+    assert await counts.count_at(table, first_ts) == 5
+    assert walks == 0
+
+
+async def test_a_count_walks_again_when_the_write_log_no_longer_reaches(db: Database) -> None:
+    counts = TableCounts(db)
+    await _insert(db, 2)
+    table = db.catalog.table("items")
+    assert table is not None
+    assert await counts.count_at(table, db.latest_ts) == 2
+    await _insert(db, 2)
+    db.write_log.reset(db.latest_ts)  # as after a restart: history before it is unknown
+    await _insert(db, 1)
+    assert await counts.count_at(table, db.latest_ts) == 5
