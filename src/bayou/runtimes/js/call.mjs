@@ -14,6 +14,8 @@ import { STORAGE_JS_SYSCALLS, storageJsSyscall } from "./storage.mjs";
 import { inspect as nodeInspect, types } from "node:util";
 
 export const MAX_LOG_LINES = 256;
+// The `convex` library ignores the results of these (db.patch, db.replace, db.delete).
+const DEFERRABLE_WRITES = new Set(["1.0/shallowMerge", "1.0/replace", "1.0/remove"]);
 export const MAX_LOG_LINE_LENGTH = 32768;
 const utf8 = new TextEncoder();
 
@@ -49,6 +51,11 @@ export class Call {
     this.requestId = msg.rid ?? "";
     this.limitMs = msg.limit;
     this.snapshotTs = msg.snap ?? null;
+    // Mutations: writes whose result user code cannot use resolve at once and travel with
+    // the next batch under a negative id (the host answers them only by failing the attempt,
+    // which it then re-runs with this off: see worker.py `_answer_batches`).
+    this.deferWrites = msg.dw === 1;
+    this.nextDeferredSid = -1;
     this.realm = null;
     this.used = 0; // ms of JS time (udf realms)
     this.outbox = [];
@@ -115,6 +122,11 @@ export class Call {
         stream.forwarded = true;
         args = `{"queryId":${queryId},"query":${JSON.stringify(stream.query)},"version":${JSON.stringify(stream.version)}}`;
       }
+    }
+    if (this.deferWrites && DEFERRABLE_WRITES.has(op)) {
+      this.post(this.nextDeferredSid--, op, args);
+      deferred.resolve("null");
+      return deferred.promise;
     }
     const sid = this.nextSid++;
     this.pending.set(sid, deferred);
