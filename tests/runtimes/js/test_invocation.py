@@ -383,3 +383,16 @@ async def test_a_failed_deferred_write_voids_the_call_and_nothing_after_it_runs(
     plain = await runtime.invoke(invocation("messages.js:transfer", args, udf_type="mutation"), db)
     assert not plain.ok and not plain.deferred_write_failed
     assert f"no patching {a}" in (plain.error_message or "")
+
+
+async def test_a_limited_query_takes_its_results_in_one_round_trip(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    for body in ("a", "b", "c"):
+        db.add("messages", author="ada", body=body, likes=0.0)
+    result = await runtime.invoke(invocation("messages.js:firstAndTwoBy", {"author": "ada"}), db)
+    assert result.ok, result.error_message
+    assert json.loads(result.value_json) == {"first": "a", "two": ["a", "b"]}
+    batches = [args["max"] for op, args in db.ops if op == "bayou/queryStreamBatch"]
+    assert batches == [1, 2]  # first() and take(2): one syscall each, nothing read past
+    assert not [op for op, _ in db.ops if op == "1.0/queryStreamNext"]
