@@ -18,7 +18,9 @@ Targets, one server at a time on this machine:
             every transfer with the npm component @convex-dev/sharded-counter (issue 14);
             its ratio to bayou-js is the cost of the component call
 
-Each measurement follows a warm-up; after each target the total balance is checked (a
+Each measurement follows a warm-up and reports, beside transactions per second, the CPU
+the server process and its function workers used per transfer (from /proc: it moves far
+less with the machine's load than throughput does); after each target the total balance is checked (a
 transfer moves money, it never creates or loses any). Printed: transactions per second,
 mean latency, bad responses, and the ratio Bayou / raw for each distribution.
 
@@ -67,6 +69,32 @@ class Result:
     latency: str
     requests: int
     bad: int
+    server_cpu_ms: float | None = None  # CPU of the server process per transfer
+    worker_cpu_ms: float | None = None  # …and of its children (function workers)
+
+
+def process_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by process `pid` and by its living descendants. CPU per
+    transfer moves far less with the machine's load than transfers per second do."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    children, stack = 0.0, [p for p, parent in parents.items() if parent == pid]
+    while stack:
+        child = stack.pop()
+        children += used.get(child, 0.0)
+        stack += [p for p, parent in parents.items() if parent == child]
+    return used.get(pid, 0.0), children
 
 
 def free_port() -> int:
@@ -99,12 +127,12 @@ def wait_ready(url: str, process: subprocess.Popen, what: str) -> None:
 
 
 @contextlib.contextmanager
-def running(argv: list[str], url: str, what: str, log: Path) -> Iterator[None]:
+def running(argv: list[str], url: str, what: str, log: Path) -> Iterator[subprocess.Popen]:
     with open(log, "ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_ready(url, process, what)
-        yield
+        yield process
     finally:
         process.terminate()
         try:
@@ -173,17 +201,31 @@ def run_wrk(
     return tps, latency, requests, bad
 
 
-def measure(target: str, url: str, ids: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
+def measure(
+    target: str, url: str, ids: Path, wrk: str, args: argparse.Namespace, pid: int | None = None
+) -> list[Result]:
     results = []
     for distribution in ("uniform", "zipf"):
         run_wrk(wrk, url, ids, distribution, args, args.warmup)
+        before = process_cpu(pid) if pid else None
         tps, latency, requests, bad = run_wrk(wrk, url, ids, distribution, args, args.duration)
+        result = Result(target, distribution, tps, latency, requests, bad)
+        if before is not None and pid and requests:
+            after = process_cpu(pid)
+            result.server_cpu_ms = 1000 * (after[0] - before[0]) / requests
+            result.worker_cpu_ms = 1000 * max(0.0, after[1] - before[1]) / requests
+        cpu = (
+            f"  CPU/transfer {result.server_cpu_ms:.2f} ms server + "
+            f"{result.worker_cpu_ms:.2f} ms workers"
+            if result.server_cpu_ms is not None
+            else ""
+        )
         print(
             f"  {target:9} {distribution:8} {tps:9.0f} tx/s  mean latency {latency:>8}  "
-            f"bad responses {bad}",
+            f"bad responses {bad}{cpu}",
             file=sys.stderr,
         )
-        results.append(Result(target, distribution, tps, latency, requests, bad))
+        results.append(result)
     return results
 
 
@@ -225,8 +267,8 @@ def bench_raw(work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
         "--ids-out",
         str(ids),
     ]
-    with running(argv, url, "the raw SQLite server", work / "raw.log"):
-        results = measure("raw", url, ids, wrk, args)
+    with running(argv, url, "the raw SQLite server", work / "raw.log") as process:
+        results = measure("raw", url, ids, wrk, args, process.pid)
         check_total(url, "total", args.accounts)
     return results
 
@@ -236,7 +278,7 @@ def bench_bayou(target: str, work: Path, wrk: str, args: argparse.Namespace) -> 
     with serving(app, work, target) as deployment:
         ids = work / f"{target}-ids.txt"
         seed_bayou(deployment.url, args.accounts, ids)
-        results = measure(target, deployment.url, ids, wrk, args)
+        results = measure(target, deployment.url, ids, wrk, args, deployment.pid)
         check_total(deployment.url, "bank:total", args.accounts)
         if target == "bayou-js-counter":
             # Every committed transfer (warm-ups included) was counted in the component.
@@ -280,6 +322,7 @@ class Deployment:
     url: str  # the API port
     site_url: str  # the HTTP-action port
     admin_key: str
+    pid: int = 0  # the server process
 
 
 @contextlib.contextmanager
@@ -290,10 +333,10 @@ def serving(app: Path, work: Path, name: str) -> Iterator[Deployment]:
     url = f"http://127.0.0.1:{port}"
     argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
     argv += ["--site-port", str(site_port)]
-    with running(argv, url, f"bayou serve ({name})", work / f"{name}.log"):
+    with running(argv, url, f"bayou serve ({name})", work / f"{name}.log") as process:
         key = admin_key(data)
         deploy_app(app, work, url, key)
-        yield Deployment(url, f"http://127.0.0.1:{site_port}", key)
+        yield Deployment(url, f"http://127.0.0.1:{site_port}", key, process.pid)
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
@@ -302,11 +345,20 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         f"\nHTTP transfer: {args.connections} connections, {args.accounts} accounts, "
         f"{args.duration:g} s a measurement, zipf alpha {args.alpha}"
     )
-    print(f"{'target':10} {'distribution':13} {'tx/s':>9} {'latency':>9} {'bad':>5} {'vs raw':>7}")
+    print(
+        f"{'target':10} {'distribution':13} {'tx/s':>9} {'latency':>9} {'bad':>5} {'vs raw':>7}"
+        f" {'CPU ms/tx':>15}"
+    )
     for r in results:
         ratio = f"{r.tps / raw[r.distribution]:.2f}" if r.distribution in raw else "-"
+        cpu = (
+            f"{r.server_cpu_ms:.2f} + {r.worker_cpu_ms:.2f}"
+            if r.server_cpu_ms is not None and r.worker_cpu_ms is not None
+            else "-"
+        )
         print(
             f"{r.target:10} {r.distribution:13} {r.tps:9.0f} {r.latency:>9} {r.bad:5d} {ratio:>7}"
+            f" {cpu:>15}"
         )
     plain = {r.distribution: r.tps for r in results if r.target == "bayou-js"}
     for r in results:

@@ -23,6 +23,13 @@ from bayou.errors import OccError
 
 T = TypeVar("T")
 MUTATION_RETRIES = 4
+VOID_ATTEMPTS = 4  # RetryAttempt re-runs allowed a transaction (each changes how it runs)
+
+
+class RetryAttempt(Exception):
+    """Raised by a transaction function: this attempt is void for a reason of its own (a
+    runtime's deferred write failed) and it has changed how the next one runs; run it
+    again at once, not counted as a conflict."""
 
 
 def occ_failure(err: OccError, attempts: int) -> OccError:
@@ -50,6 +57,7 @@ async def run_transaction(
     per attempt. An exception from `fn` discards the transaction and is not retried.
     """
     conflicts = 0
+    void_attempts = 0
     needed: set[Key] = set()
     while True:
         held = await db.hot_keys.acquire(needed) if needed else []
@@ -67,6 +75,11 @@ async def run_transaction(
                 if tx.restart_key is not None:
                     raise RestartTransaction(tx.restart_key)
                 ts = await db.commit(tx)
+            except RetryAttempt:
+                void_attempts += 1
+                if void_attempts > VOID_ATTEMPTS:
+                    raise
+                continue
             except RestartTransaction as restart:
                 if tx.restart_key is None or restart.key in needed:
                     raise

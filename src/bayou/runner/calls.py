@@ -5,7 +5,6 @@ every API surface (HTTP, sync, scheduler, HTTP actions) share."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -20,6 +19,7 @@ from bayou.runner.identity import ANONYMOUS, NO_ORIGIN, Identity, RequestOrigin
 from bayou.runner.logs import log_line_text
 from bayou.runtimes.base import InvocationResult
 from bayou.values import json as vjson
+from bayou.values.entropy import random_bits
 
 if TYPE_CHECKING:
     from bayou.runner.function_runner import FunctionRunner
@@ -148,8 +148,11 @@ class CallContext:
     # retry of a mutation re-runs it with the same choices (a sharded counter picks the
     # same shard again, and takes only that shard's admission lock); nested calls derive
     # theirs from it, in the order the attempt makes them.
-    seed: int = field(default_factory=lambda: secrets.randbits(63))
+    seed: int = field(default_factory=lambda: random_bits(63))
     nested_calls: int = 0
+    # A top-level mutation runs with deferred writes until one of them fails (then its
+    # attempt is re-run without: see `InvocationResult.deferred_write_failed`).
+    defer_writes: bool = True
 
     def child_seed(self) -> int:
         self.nested_calls += 1

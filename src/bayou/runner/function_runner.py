@@ -10,16 +10,16 @@ validates the result, and records the execution in the function log.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bayou.database.catalog import Catalog
 from bayou.database.database import Database
 from bayou.database.namespaced import in_namespace
-from bayou.database.retry import run_transaction
+from bayou.database.retry import RetryAttempt, run_transaction
 from bayou.database.transaction import Transaction
 from bayou.errors import BadRequest, BayouError, ValidationError
 from bayou.model import session_requests
@@ -51,6 +51,7 @@ from bayou.runner.system_functions import SystemFunctions
 from bayou.runtimes.base import Invocation, InvocationResult, Runtime, RuntimeModule
 from bayou.values import Int64
 from bayou.values import json as vjson
+from bayou.values.entropy import random_hex
 from bayou.values.model import with_commit_ts
 from bayou.values.validators import check_args, check_returns
 
@@ -83,6 +84,7 @@ class FunctionRunner:
         self.files = files  # file storage: `ctx.storage` (runner.storage_syscalls)
         self._loaded: set[tuple[str, str]] = set()
         self._loading: dict[tuple[str, str], asyncio.Lock] = {}
+        self._numbers: dict[str, tuple[Catalog, dict[str, int]]] = {}
 
     # -- entry points ------------------------------------------------------------------
 
@@ -90,7 +92,7 @@ class FunctionRunner:
         """Run one function call; function errors come back as a failed CallResult.
         `across`: a parent calls into a child component (its public functions only)."""
         deployment = self.deployment()
-        request_id = req.request_id or secrets.token_hex(8)
+        request_id = req.request_id or random_hex(8)
         if req.path.is_system:
             return await self._call_system(req, deployment, request_id)
         started = time.time()
@@ -274,8 +276,19 @@ class FunctionRunner:
                 raise JobNotPending()
             syscalls = TransactionSyscalls(ctx, in_namespace(tx, ctx.component))
             out = await self.invoke(
-                ctx, spec, "mutation", args, syscalls, self.limits.mutation_timeout_s
+                ctx,
+                spec,
+                "mutation",
+                args,
+                syscalls,
+                self.limits.mutation_timeout_s,
+                defer_writes=ctx.defer_writes,
             )
+            if out.deferred_write_failed:
+                # User code went on past a write that failed: run it again the slow way,
+                # where the write's error is thrown where Convex throws it.
+                ctx.defer_writes = False
+                raise RetryAttempt()
             if not out.ok:
                 raise FunctionFailed(out)
             self._check_returns(spec, out, syscalls.tx)
@@ -358,6 +371,8 @@ class FunctionRunner:
         args: Any,
         syscalls: Any,
         timeout_s: float,
+        *,
+        defer_writes: bool = False,
     ) -> InvocationResult:
         deployment = ctx.code
         runtime = self.runtimes.get(deployment.language)
@@ -366,7 +381,6 @@ class FunctionRunner:
                 f"No {deployment.language} runtime is available", code="InternalServerError"
             )
         await self.ensure_loaded(deployment)
-        catalog = self.db.catalog
         namespace = ctx.component
         instance = ctx.deployment.components.get(namespace) if namespace else None
         call = Invocation(
@@ -379,18 +393,30 @@ class FunctionRunner:
             seed=ctx.seed,
             now_ms=time.time() * 1000,
             # For ctx.db.normalizeId: user tables and the system tables functions may read.
-            table_numbers={
-                t.name: t.number
-                for t in catalog.tables()
-                if t.namespace == namespace
-                and (not t.is_system or t.name in USER_READABLE_SYSTEM_TABLES)
-            },
+            table_numbers=self._table_numbers(namespace),
             request_id=ctx.request_id,
             timeout_s=timeout_s,
             # ctx.meta.getSnapshotTs(): the transaction's snapshot (queries and mutations).
             snapshot_ts=tx.begin_ts if (tx := getattr(syscalls, "tx", None)) is not None else None,
+            defer_writes=defer_writes,
         )
         return await runtime.invoke(call, syscalls)
+
+    def _table_numbers(self, namespace: str) -> dict[str, int]:
+        """For ctx.db.normalizeId: the namespace's user tables and the system tables
+        functions may read; kept while the catalog (immutable) stays the same."""
+        catalog = self.db.catalog
+        cached = self._numbers.get(namespace)
+        if cached is not None and cached[0] is catalog:
+            return cached[1]
+        numbers = {
+            t.name: t.number
+            for t in catalog.tables()
+            if t.namespace == namespace
+            and (not t.is_system or t.name in USER_READABLE_SYSTEM_TABLES)
+        }
+        self._numbers[namespace] = (catalog, numbers)
+        return numbers
 
     async def ensure_loaded(self, deployment: Deployment) -> None:
         """Load a deployment's modules into its runtime once (after a restart, lazily)."""
@@ -517,7 +543,7 @@ class FunctionRunner:
                 "success": {"value": None} if result.ok else None,
                 "error": None if result.ok else result.error_message,
                 "requestId": result.request_id,
-                "executionId": secrets.token_hex(8),
+                "executionId": random_hex(8),
                 "usageStats": {
                     "databaseReadBytes": 0,
                     "databaseWriteBytes": 0,

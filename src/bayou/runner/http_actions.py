@@ -10,7 +10,6 @@ an action's time limit. Bodies are read whole, up to Convex's 20 MiB each way.
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from bayou.protocol.function_path import FunctionPath
 from bayou.runner.function_runner import CallContext, CallRequest, CallResult, FunctionRunner
 from bayou.runner.identity import NO_ORIGIN, Identity, RequestOrigin
 from bayou.values import json as vjson
+from bayou.values.entropy import random_hex
 
 MAX_HTTP_BODY = 20 * 1024 * 1024
 ROUTER = FunctionPath("http", "default")
@@ -50,7 +50,7 @@ async def run_http_action(
     deployment = runner.deployment()
     if not deployment.http_routes() and not _has_router(deployment):
         return _no_route(path)
-    request_id = secrets.token_hex(8)
+    request_id = random_hex(8)
     started = time.time()
     request = {
         "method": method,

@@ -85,6 +85,9 @@ class Invocation:
     request_id: str = ""
     timeout_s: float | None = None  # None: Convex's default for the udf type
     snapshot_ts: int | None = None  # what ctx.meta.getSnapshotTs() returns (ns), if known
+    # Mutations: `patch`/`replace`/`delete` resolve in the runtime at once and reach the
+    # handler with the next batch (see `InvocationResult.deferred_write_failed`).
+    defer_writes: bool = False
 
     @property
     def module_path(self) -> str:
@@ -137,6 +140,9 @@ class InvocationResult:
     # The failure came from the system, not from the function: a crashed or killed worker,
     # an overload. Like a time-out, it says nothing about the function's result.
     system_error: bool = False
+    # A deferred write failed: the attempt saw success where Convex would have thrown, so
+    # its outcome is void and the mutation must run again without deferred writes.
+    deferred_write_failed: bool = False
 
 
 class Runtime(Protocol):

@@ -39,9 +39,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def api_app(backend: Backend) -> Starlette:
+    # Starlette tries routes in order: the function API, the hot path, first.
     routes = [
-        *meta_routes.routes(backend),
         *function_routes.routes(backend),
+        *meta_routes.routes(backend),
         *deploy_routes.routes(backend),
         *env_routes.routes(backend),
         *log_routes.routes(backend),

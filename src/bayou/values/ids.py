@@ -15,12 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import os
 import re
 import time
 from typing import Final
 
 from bayou.errors import BadRequest
+from bayou.values.entropy import random_bytes
 
 INTERNAL_ID_LEN: Final = 16
 VALID_ID_LENGTHS: Final = frozenset({31, 32, 34, 36, 37})
@@ -150,7 +150,7 @@ def new_internal_id(now_ms: float | None = None) -> bytes:
     day = int(now_ms // _MS_PER_DAY)
     if not 0 <= day <= 0xFFFF:
         raise ValueError(f"day number {day} does not fit into two bytes")
-    return os.urandom(14) + day.to_bytes(2, "big")
+    return random_bytes(14) + day.to_bytes(2, "big")
 
 
 def day_of(internal_id: bytes) -> int:

@@ -33,9 +33,11 @@ async def test_a_reminder_arrives_later_and_a_canceled_one_never(
     async with NodeClient.start(node, js_dir, chat.url) as watcher:
         watcher.subscribe("msgs", "messages:list", {"channel": channel})
         assert await watcher.update("msgs") == []
+        # Long enough that the cancel (a CLI process) lands first on a loaded machine.
+        scheduled_at = time.monotonic()
         canceled = chat.run(
             "reminders:remind",
-            {"channel": channel, "author": user, "body": "never", "delayMs": 600},
+            {"channel": channel, "author": user, "body": "never", "delayMs": 3000},
         )
         chat.run("reminders:cancel", {"id": canceled})
         chat.run(
@@ -45,7 +47,7 @@ async def test_a_reminder_arrives_later_and_a_canceled_one_never(
         got = await watcher.update_until("msgs", lambda m: len(m) == 1)
         assert got[0]["body"] == "reminder: stand up"
     assert chat.run("reminders:job", {"id": canceled})["state"] == {"kind": "canceled"}
-    time.sleep(0.8)
+    time.sleep(max(0.0, scheduled_at + 3.3 - time.monotonic()))  # past its time
     assert [m["body"] for m in chat.run("messages:list", {"channel": channel})] == [
         "reminder: stand up"
     ]

@@ -303,3 +303,34 @@ def test_external_packages_are_refused_naming_them(
     assert refused.returncode != 0
     assert "node.externalPackages in convex.json): ws@" in refused.stderr, refused.stderr
     assert "remove them from externalPackages" in refused.stderr
+
+
+# -- deferred writes: a failed write throws where Convex throws it -----------------------
+
+
+def test_a_failed_deferred_write_is_caught_by_the_user_code_that_awaited_it(
+    client: DriverClient,
+) -> None:
+    caught = client.value("mutation", "writes:catchFailedPatch", {"tag": "js-caught"})
+    assert " on nonexistent document ID " in caught, caught
+    # The attempt that went on past the failed write left nothing: one "after", once.
+    assert client.value("query", "writes:countBody", {"body": "js-caught-after"}) == 1
+    assert client.value("query", "writes:countBody", {"body": "js-caught-gone"}) == 0
+    assert client.value("query", "writes:countBody", {"body": "js-caught-patched"}) == 0
+
+
+def test_a_deferred_write_breaking_the_schema_fails_as_before(client: DriverClient) -> None:
+    error = client.error("mutation", "writes:badPatch", {"tag": "js-bad"})
+    # Word for word what the same patch gave before writes were deferred.
+    assert error.endswith(
+        "Server Error\nUncaught Error: Failed to insert or update a document in table 'notes' "
+        "because it does not match the schema: Value does not match validator.\nPath: .body\n"
+        "Value: 5.0\nValidator: v.string()\n"
+    ), error
+    for body in ("js-bad-bad", "js-bad-never"):
+        assert client.value("query", "writes:countBody", {"body": body}) == 0
+
+
+def test_deferred_writes_are_read_back_by_their_own_mutation(client: DriverClient) -> None:
+    got = client.value("mutation", "writes:patchAndRead", {"tag": "js-read"})
+    assert got == {"body": "js-read-1", "n": 2}

@@ -80,3 +80,31 @@ def test_db_system_reads_system_tables_and_refuses_user_ids(client: DriverClient
     note = client.value("mutation", "platform:insert_note", {"body": "user row"})
     out = client.call("query", "platform:system_get", {"id": note})
     assert "User tables cannot be accessed with db.system." in out["error"]
+
+
+# -- deferred writes: a failed write raises where Convex raises it -----------------------
+
+
+def test_a_failed_deferred_write_is_caught_by_the_user_code_that_made_it(
+    client: DriverClient,
+) -> None:
+    caught = client.value("mutation", "writes:catch_failed_patch", {"tag": "py-caught"})
+    assert " on nonexistent document ID " in caught, caught
+    assert client.value("query", "writes:count_body", {"body": "py-caught-after"}) == 1
+    assert client.value("query", "writes:count_body", {"body": "py-caught-gone"}) == 0
+    assert client.value("query", "writes:count_body", {"body": "py-caught-patched"}) == 0
+
+
+def test_a_deferred_write_breaking_the_schema_fails_at_its_line(client: DriverClient) -> None:
+    error = client.error("mutation", "writes:bad_patch", {"tag": "py-bad"})
+    assert "does not match the schema" in error, error
+    source = (APP / "convex" / "writes.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if "# the bad patch" in text)
+    assert f"line {line}" in error, error  # raised at the write, as on Convex
+    for body in ("py-bad-bad", "py-bad-never"):
+        assert client.value("query", "writes:count_body", {"body": body}) == 0
+
+
+def test_deferred_writes_are_read_back_by_their_own_mutation(client: DriverClient) -> None:
+    got = client.value("mutation", "writes:patch_and_read", {"tag": "py-read"})
+    assert got == {"body": "py-read-2"}

@@ -108,6 +108,14 @@ class FakeDb:
             return {"value": None, "done": True}
         return {"value": rows.pop(0), "done": False}
 
+    async def op_bayou_queryStreamBatch(self, args: dict[str, Any]) -> Any:
+        query_id = args["queryId"]
+        if "query" in args:
+            self.streams[query_id] = self.run_query(args["query"])
+        rows = self.streams[query_id]
+        values, rows[:] = rows[: args["max"]], rows[args["max"] :]
+        return {"values": values, "done": not rows}
+
     async def op_queryCleanup(self, args: dict[str, Any]) -> Any:
         self.streams.pop(args["queryId"], None)
         return True

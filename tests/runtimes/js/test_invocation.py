@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from bayou.errors import ConvexError
 from bayou.runtimes.js import AnalysisError, JsRuntime, Module
 from bayou.values.ids import encode_id
-from tests.runtimes.js.fakedb import TABLES, FakeDb, invocation
+from tests.runtimes.js.fakedb import APP_VERSION, TABLES, FakeDb, invocation
 
 
 async def test_query_with_index_and_filter_streams_its_query_to_the_handler_once(
@@ -326,3 +327,72 @@ async def test_convex_error_of_a_nested_query_reaches_the_action_with_its_data(
         "isConvexError": True,
         "data": {"code": 42, "why": "nope"},
     }
+
+
+# -- deferred writes ---------------------------------------------------------------------
+
+
+class RefusingPatches(FakeDb):
+    async def op_shallowMerge(self, args: dict[str, Any]) -> Any:
+        raise ValueError(f"no patching {args['id']}")
+
+
+async def test_deferred_writes_reach_the_handler_in_order_with_fewer_round_trips(
+    runtime: JsRuntime, db: FakeDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bayou.runtimes.js import worker
+
+    answers: list[int] = []
+    send_results = worker.Worker._send_results
+
+    def counting(self: worker.Worker, state: Any, results: list[Any]) -> None:
+        answers.append(len(results))
+        send_results(self, state, results)
+
+    monkeypatch.setattr(worker.Worker, "_send_results", counting)
+    a = db.add("counters", value=10.0)
+    b = db.add("counters", value=0.0)
+    args = {"from": a, "to": b, "amount": 3}
+    plain = await runtime.invoke(invocation("messages.js:transfer", args, udf_type="mutation"), db)
+    assert plain.ok, plain.error_message
+    assert len(answers) == 4  # get, get, patch, patch: each awaited
+    answers.clear()
+    deferred = invocation("messages.js:transfer", args, udf_type="mutation", defer_writes=True)
+    result = await runtime.invoke(deferred, db)
+    assert result.ok and not result.deferred_write_failed, result.error_message
+    assert len(answers) == 2  # the gets; the patches came with the result
+    assert [op for op, _ in db.ops[-4:]] == [
+        "1.0/get", "1.0/get", "1.0/shallowMerge", "1.0/shallowMerge",
+    ]  # fmt: skip
+    assert (db.docs[a]["value"], db.docs[b]["value"]) == (4.0, 6.0)
+
+
+async def test_a_failed_deferred_write_voids_the_call_and_nothing_after_it_runs(
+    runtime: JsRuntime,
+) -> None:
+    db = RefusingPatches(runtime, APP_VERSION)
+    a = db.add("counters", value=10.0)
+    b = db.add("counters", value=0.0)
+    args = {"from": a, "to": b, "amount": 3}
+    deferred = invocation("messages.js:transfer", args, udf_type="mutation", defer_writes=True)
+    result = await runtime.invoke(deferred, db)
+    assert result.deferred_write_failed
+    # The second patch, after the failed first one, never reached the handler.
+    assert [op for op, _ in db.ops].count("1.0/shallowMerge") == 1
+    # Without deferral the same failure is the function's error, thrown at the await.
+    plain = await runtime.invoke(invocation("messages.js:transfer", args, udf_type="mutation"), db)
+    assert not plain.ok and not plain.deferred_write_failed
+    assert f"no patching {a}" in (plain.error_message or "")
+
+
+async def test_a_limited_query_takes_its_results_in_one_round_trip(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    for body in ("a", "b", "c"):
+        db.add("messages", author="ada", body=body, likes=0.0)
+    result = await runtime.invoke(invocation("messages.js:firstAndTwoBy", {"author": "ada"}), db)
+    assert result.ok, result.error_message
+    assert json.loads(result.value_json) == {"first": "a", "two": ["a", "b"]}
+    batches = [args["max"] for op, args in db.ops if op == "bayou/queryStreamBatch"]
+    assert batches == [1, 2]  # first() and take(2): one syscall each, nothing read past
+    assert not [op for op, _ in db.ops if op == "1.0/queryStreamNext"]

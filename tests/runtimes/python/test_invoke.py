@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from bayou.errors import BadRequest
 from bayou.values import json as vjson
 from tests.runtimes.python.conftest import APP_DIR
 from tests.runtimes.python.fake import FakeBackend
@@ -463,3 +464,39 @@ async def test_async_iteration_streams_in_growing_batches(backend: FakeBackend) 
     assert result["authors"] == [f"a{i:02}" for i in reversed(range(50))]
     assert result["first"] == "a00"
     assert [args["max"] for _, args in ops(backend)] == [32, 64, 1]
+
+
+# -- deferred writes -----------------------------------------------------------------------
+
+
+async def test_deferred_writes_reach_the_handler_in_order(backend: FakeBackend) -> None:
+    channel = backend.add("channels", {"name": "general"})
+    message = backend.add("messages", {"channel": channel, "author": "a", "body": "b"})
+    call = backend.invocation("mutation", "messages.js:like", {"id": message})
+    call.defer_writes = True
+    result = await backend.runtime.invoke(call, backend.handler("mutation"))
+    assert result.ok and not result.deferred_write_failed, result.error_message
+    assert [op for op, _ in backend.log] == ["1.0/get", "1.0/shallowMerge"]
+    assert backend.docs[message]["likes"] == 1
+
+
+async def test_a_failed_deferred_write_voids_the_call(backend: FakeBackend) -> None:
+    channel = backend.add("channels", {"name": "general"})
+    message = backend.add("messages", {"channel": channel, "author": "a", "body": "b"})
+    handler = backend.handler("mutation")
+
+    def refuse_patches(op: str, args: Any) -> Any:
+        if op == "1.0/shallowMerge":
+            raise BadRequest(f"no patching {args['id']}")
+        return None
+
+    handler.hook = refuse_patches
+    call = backend.invocation("mutation", "messages.js:like", {"id": message})
+    call.defer_writes = True
+    result = await backend.runtime.invoke(call, handler)
+    assert result.deferred_write_failed  # the function saw success: its outcome is void
+    plain = await backend.runtime.invoke(
+        backend.invocation("mutation", "messages.js:like", {"id": message}), handler
+    )
+    assert not plain.ok and not plain.deferred_write_failed
+    assert f"no patching {message}" in (plain.error_message or "")

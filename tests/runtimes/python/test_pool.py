@@ -177,3 +177,40 @@ async def test_close_stops_every_worker_process() -> None:
     await asyncio.sleep(0)
     assert all(p.returncode is not None for p in processes)
     assert rt.workers == 0
+
+
+class _FakeProcess:
+    """Enough of a WorkerProcess for WorkerPool's bookkeeping."""
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.alive = True
+        self.killed = False
+        self.returncode: int | None = None
+        self.process = self
+
+    async def close(self) -> None:
+        self.alive = False
+
+    async def wait(self) -> None:
+        return None
+
+
+async def test_a_pool_at_its_size_stops_starting_spares_it_would_discard() -> None:
+    from bayou.runtimes.python.pool import WorkerPool
+
+    async def spawn() -> Any:
+        await asyncio.sleep(0)
+        return _FakeProcess()
+
+    pool = WorkerPool(spawn, min_idle=1, max_idle=4)
+    await pool.start()
+    for _ in range(20):  # bursts of as many calls as the pool may run at once
+        workers = [await pool.acquire("v1") for _ in range(4)]
+        await asyncio.sleep(0.01)  # spares that were started finish starting
+        for worker in workers:
+            pool.release(worker)
+        await asyncio.sleep(0.01)
+    # The burst's workers are kept and reused: no new interpreter per burst.
+    assert pool.spawned <= 5, pool.spawned
+    await pool.close()

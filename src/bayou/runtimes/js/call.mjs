@@ -14,6 +14,28 @@ import { STORAGE_JS_SYSCALLS, storageJsSyscall } from "./storage.mjs";
 import { inspect as nodeInspect, types } from "node:util";
 
 export const MAX_LOG_LINES = 256;
+// The `convex` library ignores the results of these (db.patch, db.replace, db.delete).
+const DEFERRABLE_WRITES = new Set(["1.0/shallowMerge", "1.0/replace", "1.0/remove"]);
+const MAX_PREFETCH = 128;
+
+/** The most results a query can yield (the smallest of its limits), or null. */
+function limitOf(query) {
+  let least = null;
+  for (const operator of query?.operators ?? []) {
+    if (operator !== null && typeof operator === "object" && "limit" in operator) {
+      const n = Math.max(0, Math.floor(Number(operator.limit)));
+      if (Number.isFinite(n) && (least === null || n < least)) least = n;
+    }
+  }
+  return least;
+}
+
+/** The next queryStreamNext answer (JSON text) of a stream's prefetched results. */
+function nextOf(stream) {
+  if (stream.buffer.length === 0) return `{"value":null,"done":true}`;
+  stream.left -= 1;
+  return `{"value":${JSON.stringify(stream.buffer.shift())},"done":false}`;
+}
 export const MAX_LOG_LINE_LENGTH = 32768;
 const utf8 = new TextEncoder();
 
@@ -49,6 +71,11 @@ export class Call {
     this.requestId = msg.rid ?? "";
     this.limitMs = msg.limit;
     this.snapshotTs = msg.snap ?? null;
+    // Mutations: writes whose result user code cannot use resolve at once and travel with
+    // the next batch under a negative id (the host answers them only by failing the attempt,
+    // which it then re-runs with this off: see worker.py `_answer_batches`).
+    this.deferWrites = msg.dw === 1;
+    this.nextDeferredSid = -1;
     this.realm = null;
     this.used = 0; // ms of JS time (udf realms)
     this.outbox = [];
@@ -72,7 +99,16 @@ export class Call {
       case "1.0/queryStream": {
         const { query, version } = JSON.parse(argsJson);
         const queryId = this.nextQueryId++;
-        this.queries.set(queryId, { query, version: version ?? null, forwarded: false });
+        this.queries.set(queryId, {
+          query,
+          version: version ?? null,
+          forwarded: false,
+          // A query with a limit (first(), unique(), take(n)) can yield at most `left`
+          // more results: they come in one round trip and are handed out from `buffer`.
+          left: limitOf(query),
+          buffer: [],
+          exhausted: false,
+        });
         return `{"queryId":${queryId}}`;
       }
       case "1.0/queryCleanup": {
@@ -104,6 +140,7 @@ export class Call {
       return deferred.promise;
     }
     let args = argsJson;
+    let answer = deferred;
     if (op === "1.0/queryStreamNext") {
       const { queryId } = JSON.parse(argsJson);
       const stream = this.queries.get(queryId);
@@ -111,13 +148,38 @@ export class Call {
         deferred.reject(this.realm.api.makeError(`Query ${queryId} not found`));
         return deferred.promise;
       }
-      if (!stream.forwarded) {
-        stream.forwarded = true;
-        args = `{"queryId":${queryId},"query":${JSON.stringify(stream.query)},"version":${JSON.stringify(stream.version)}}`;
+      if (stream.buffer.length > 0 || stream.exhausted || stream.left === 0) {
+        deferred.resolve(nextOf(stream));
+        return deferred.promise;
+      }
+      const head = `{"queryId":${queryId}`;
+      const query = stream.forwarded ? "" : `,"query":${JSON.stringify(stream.query)},"version":${JSON.stringify(stream.version)}`;
+      stream.forwarded = true;
+      if (stream.left !== null) {
+        // The results the limit still allows, at once (the host reads no further than
+        // queryStreamNext would: the limit stops the stream there).
+        op = "bayou/queryStreamBatch";
+        args = `${head}${query},"max":${Math.min(stream.left, MAX_PREFETCH)}}`;
+        answer = {
+          resolve: (text) => {
+            const { values, done } = JSON.parse(text);
+            stream.buffer = values;
+            stream.exhausted = done;
+            deferred.resolve(nextOf(stream));
+          },
+          reject: (error) => deferred.reject(error),
+        };
+      } else if (query !== "") {
+        args = `${head}${query}}`;
       }
     }
+    if (this.deferWrites && DEFERRABLE_WRITES.has(op)) {
+      this.post(this.nextDeferredSid--, op, args);
+      deferred.resolve("null");
+      return deferred.promise;
+    }
     const sid = this.nextSid++;
-    this.pending.set(sid, deferred);
+    this.pending.set(sid, answer);
     this.post(sid, op, args);
     return deferred.promise;
   }

@@ -21,7 +21,8 @@
 //   {"t":"analyze","id":N,"v":V,"env":{…},"timeout":MS,"only":[paths]?,"skip":[paths]?}
 //   {"t":"call","id":N,"v":V,"kind":"query"|"mutation"|"action","path":"dir/m.js","name":"export",
 //    "args":"<JSON text of [args]>","env":{…},"seed":N,"now":MS,"tables":{"name":number},
-//    "rid":"request id","limit":MS,"snap":<convex-json Int64>|null}
+//    "rid":"request id","limit":MS,"snap":<convex-json Int64>|null,"dw":0|1}
+//        dw 1 (mutations): patch/replace/delete resolve at once and travel as deferred writes
 //   {"t":"ret","id":N,"r":[[sid,1,<result JSON>],[sid,0,{"message":"…","data":"<JSON>"|null}]]}
 //   {"t":"cancel","id":N,"message":"…"}             (actions past their time limit)
 //   {"t":"ping","id":N}                              → {"t":"pong","id":N}
@@ -29,7 +30,8 @@
 // worker → host
 //   {"t":"ready","pid":N,"node":"v20.…"}
 //   {"t":"sys","id":N,"u":MS,"b":[[sid,"1.0/get",{…args}],…]}   a batch of async syscalls, in
-//        the order user code issued them; sid 0 wants no answer (1.0/queryCleanup)
+//        the order user code issued them; sid 0 wants no answer (1.0/queryCleanup); a
+//        negative sid is a deferred write, answered only by the host voiding the attempt
 //   {"t":"done","id":N,"u":MS,"ok":true,"value":"<JSON text>","logs":[…]}
 //   {"t":"done","id":N,"u":MS,"ok":false,"error":{"message":"Uncaught Error: …","data":"<JSON>"|null},
 //        "logs":[…],"timeout":true|false}
@@ -136,11 +138,17 @@ function send(line) {
   process.stdout.write(line + "\n");
 }
 
-function flush(call) {
-  if (call.outbox.length === 0) return;
+/** The `sys` line (newline included) of the call's outbox, which it empties; or "". */
+function takeBatch(call) {
+  if (call.outbox.length === 0) return "";
   const batch = call.outbox.join(",");
   call.outbox = [];
-  send(`{"t":"sys","id":${call.id},"u":${call.used},"b":[${batch}]}`);
+  return `{"t":"sys","id":${call.id},"u":${call.used},"b":[${batch}]}\n`;
+}
+
+function flush(call) {
+  const line = takeBatch(call);
+  if (line !== "") process.stdout.write(line);
 }
 
 // --- realms ---------------------------------------------------------------------------
@@ -489,9 +497,10 @@ function finish(call, healthy) {
   if (call.finished) return;
   call.finished = true;
   calls.delete(call.id);
-  const notices = call.outbox.filter((entry) => entry.startsWith("[0,"));
-  call.outbox = notices;
-  flush(call);
+  // What the host still gets: notices (id 0) and deferred writes (negative ids), in the
+  // same write as `done` (one wake-up of the host, not two).
+  call.outbox = call.outbox.filter((entry) => entry.startsWith("[0,") || entry.startsWith("[-"));
+  const batch = takeBatch(call);
   let outcome = call.outcome;
   if (outOfMemory(outcome)) {
     // As Convex: the call fails with its out-of-memory error, and this worker, which may
@@ -502,10 +511,10 @@ function finish(call, healthy) {
   }
   const head = `{"t":"done","id":${call.id},"u":${call.used},"logs":${JSON.stringify(call.logs)},`;
   if (outcome.ok) {
-    send(`${head}"ok":true,"value":${JSON.stringify(outcome.value ?? "null")}}`);
+    send(`${batch}${head}"ok":true,"value":${JSON.stringify(outcome.value ?? "null")}}`);
   } else {
     const error = JSON.stringify({ message: outcome.message, data: outcome.data ?? null });
-    send(`${head}"ok":false,"timeout":${call.timedOut === true},"error":${error}}`);
+    send(`${batch}${head}"ok":false,"timeout":${call.timedOut === true},"error":${error}}`);
   }
   for (const handle of call.timers.values()) clearTimeout(handle);
   call.timers.clear();

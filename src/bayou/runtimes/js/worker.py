@@ -84,6 +84,7 @@ class CallState:
     blockers: set[asyncio.Task[None]] = field(default_factory=set)
     result: InvocationResult | None = None
     deadline: asyncio.TimerHandle | None = None
+    deferred_failure: BaseException | None = None  # a deferred write failed (see _answer_batches)
 
 
 # The call whose syscall is being answered: `JsRuntime.invoke` reads it to run nested calls
@@ -369,6 +370,7 @@ class Worker:
                     "rid": inv.request_id,
                     "limit": limit_ms,
                     "snap": snapshot,
+                    "dw": 1 if inv.defer_writes else 0,
                 }
             )
             + b"\n"
@@ -462,8 +464,12 @@ class Worker:
     def _on_syscalls(self, state: CallState, msg: dict[str, Any]) -> None:
         state.used_ms = msg["u"]
         if state.qm:
-            self._disarm(state)
-            state.batches.append(msg["b"])
+            batch = msg["b"]
+            # JS keeps control while it awaits nothing of this batch (deferred writes,
+            # notices): the watchdog stays armed.
+            if any(entry[0] > 0 for entry in batch):
+                self._disarm(state)
+            state.batches.append(batch)
             if not state.processing:
                 state.processing = True
                 self._start(state, self._answer_batches(state), blocks=True)
@@ -481,22 +487,32 @@ class Worker:
             task.add_done_callback(state.blockers.discard)
 
     async def _answer_batches(self, state: CallState) -> None:
-        """Answer a query's or mutation's batches in order (they share one transaction)."""
+        """Answer a query's or mutation's batches in order (they share one transaction).
+
+        Syscall ids: > 0 awaits an answer; 0 is a notice; < 0 a deferred write, which the
+        worker resolved already: it is answered only by failing, and then the attempt is
+        void (`deferred_write_failed`) and nothing after it is run."""
         handler = state.handler
         try:
             while state.batches:
                 batch = state.batches.popleft()
                 results = []
                 for sid, op, args in batch:
-                    if sid and state.result is not None:
+                    if state.deferred_failure is not None:
+                        if sid > 0:
+                            results.append([sid, 0, _rejection(state.deferred_failure)])
+                        continue
+                    if sid > 0 and state.result is not None:
                         continue  # the call returned without awaiting this syscall
                     try:
                         value = await handler.async_syscall(op, args)
-                        if sid:
+                        if sid > 0:
                             results.append([sid, 1, value])
                     except Exception as exc:
-                        if sid:
+                        if sid > 0:
                             results.append([sid, 0, _rejection(exc)])
+                        elif sid < 0:
+                            state.deferred_failure = exc
                         else:
                             logger.warning("%s failed: %s", op, exc)
                 if results and state.result is None and self.alive:
@@ -559,6 +575,8 @@ class Worker:
         self._settle(state, result)
 
     def _settle(self, state: CallState, result: InvocationResult) -> None:
+        if state.deferred_failure is not None:
+            result.deferred_write_failed = True
         state.result = result
         if state.deadline is not None:
             state.deadline.cancel()

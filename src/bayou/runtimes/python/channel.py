@@ -4,7 +4,9 @@
 the `Channel` the user API of one call talks to: a blocking `call` for `def` handlers; an
 awaitable `acall` for `async def` ones, whose concurrent syscalls leave in one `sys` frame
 once the event loop has run everything that was ready; `notify` for syscalls without an
-answer, which ride along with the next frame. `UserTimer` measures the call's user time
+answer, which ride along with the next frame. A mutation's writes whose result the API
+ignores (patch, replace, delete) are deferred the same way, under negative ids: the host
+answers one only by voiding the attempt, which it then re-runs without deferral. `UserTimer` measures the call's user time
 (time not spent waiting for syscalls) and interrupts user code at its limit with
 `SIGALRM`; the host's watchdog kills the process if that does not work (a C loop).
 """
@@ -20,6 +22,9 @@ from typing import Any, NoReturn
 
 from bayou.runtimes.python.api.syscalls import SyscallFailed
 from bayou.runtimes.python.frames import decode, encode
+
+# Writes whose result `ctx.db` ignores (db.patch, db.replace, db.delete).
+DEFERRABLE_WRITES = frozenset({"1.0/shallowMerge", "1.0/replace", "1.0/remove"})
 
 
 class UserTimeout(BaseException):
@@ -134,10 +139,14 @@ def _unpack(entry: list[Any]) -> Any:
 class CallChannel:
     """The syscalls of one call (see the module docstring)."""
 
-    def __init__(self, wire: Wire, call_id: int, timer: UserTimer) -> None:
+    def __init__(
+        self, wire: Wire, call_id: int, timer: UserTimer, *, defer_writes: bool = False
+    ) -> None:
         self.wire = wire
         self.call_id = call_id
         self.timer = timer
+        self.defer_writes = defer_writes
+        self._next_deferred = 0
         self._next_sid = 0
         self._notes: list[list[Any]] = []
         self._outbox: list[list[Any]] = []
@@ -155,7 +164,17 @@ class CallChannel:
 
     # -- blocking --------------------------------------------------------------------
 
+    def _deferred(self, op: str, args: dict[str, Any]) -> bool:
+        """Queue `op` as a deferred write if it is one (its result is None)."""
+        if not self.defer_writes or op not in DEFERRABLE_WRITES:
+            return False
+        self._next_deferred -= 1
+        self._notes.append([self._next_deferred, op, args])
+        return True
+
     def call(self, op: str, args: dict[str, Any]) -> Any:
+        if self._deferred(op, args):
+            return None
         sid = self._sid()
         batch, self._notes = [*self._notes, [sid, op, args]], []
         self.timer.pause()
@@ -204,6 +223,8 @@ class CallChannel:
         loop = self._loop
         if loop is None:  # an async API used outside an async handler's loop
             return self.call(op, args)
+        if self._deferred(op, args):
+            return None
         sid = self._sid()
         future: asyncio.Future[Any] = loop.create_future()
         self._futures[sid] = future

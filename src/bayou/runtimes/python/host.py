@@ -383,6 +383,8 @@ class PythonRuntime:
             "importSeed": loaded.import_seed,
             "importNow": loaded.import_now,
         }
+        if call.defer_writes:
+            message["dw"] = 1
         if self.testing:
             message["frozenClock"] = True
         nested = _INSIDE_CALL.get()

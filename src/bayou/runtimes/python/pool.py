@@ -2,7 +2,8 @@
 
 Calls take a worker, preferring one that already imported the call's version; `min_idle`
 spare workers are kept started (in the background, so that a burst of calls does not
-wait for processes to start) and at most `max_idle` idle ones are kept. A worker that
+wait for processes to start) while the pool has fewer than `max_idle` workers, and at
+most `max_idle` idle ones are kept. A worker that
 crashed, timed out or asked to retire is discarded and waited for, so that no process
 outlives the pool.
 """
@@ -30,6 +31,7 @@ class WorkerPool:
         self._busy: set[WorkerProcess] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._spawning = 0
+        self._starting = 0  # workers started for a waiting call
         self._closed = False
         self.spawned = 0
 
@@ -66,11 +68,17 @@ class WorkerPool:
             chosen = next((w for w in reversed(idle) if w.alive), None)
         if chosen is not None:
             idle.remove(chosen)
-        self._top_up()
-        if chosen is None:
-            chosen = await self._spawn()
+            self._busy.add(chosen)
+            self._top_up()
+        else:
+            self._starting += 1  # counts as busy for `_top_up` while it starts
+            try:
+                self._top_up()
+                chosen = await self._spawn()
+            finally:
+                self._starting -= 1
+            self._busy.add(chosen)
         chosen.version = version
-        self._busy.add(chosen)
         return chosen
 
     def release(self, worker: WorkerProcess) -> None:
@@ -96,7 +104,14 @@ class WorkerPool:
             self._in_background(worker.close())
 
     def _top_up(self) -> None:
-        while not self._closed and len(self._idle) + self._spawning < self.min_idle:
+        # A spare only while the pool is below `max_idle` workers in all: calls are
+        # limited to that many at once, and a pool at its size that kept starting spares
+        # would discard as many at each release (a new interpreter and app import each).
+        while (
+            not self._closed
+            and len(self._idle) + self._spawning < self.min_idle
+            and len(self._idle) + len(self._busy) + self._starting + self._spawning < self.max_idle
+        ):
             self._spawning += 1
             self._in_background(self._replenish())
 

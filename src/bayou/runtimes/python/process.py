@@ -209,6 +209,7 @@ class WorkerProcess:
         pausable = call.udf_type != "action"
         tasks: set[asyncio.Task[None]] = set()
         conflicts: list[OccError] = []
+        deferred_failed: list[BaseException] = []
         self.send(message)
         watchdog.arm(limit + grace_s)
         finished = False
@@ -224,7 +225,7 @@ class WorkerProcess:
                         self._answer_each(frame, syscalls, conflicts, tasks)
                         continue
                     watchdog.disarm()
-                    await self._answer_in_order(frame, syscalls, conflicts)
+                    await self._answer_in_order(frame, syscalls, conflicts, deferred_failed)
                     watchdog.arm(limit - float(frame.get("u") or 0.0) / 1000.0 + grace_s)
                 elif kind == "done" and frame.get("id") == call_id:
                     if tasks:
@@ -232,6 +233,9 @@ class WorkerProcess:
                     finished = True
                     if conflicts:
                         raise conflicts[0]
+                    if deferred_failed:
+                        # User code went on past a write that failed: the attempt is void.
+                        return InvocationResult(ok=False, deferred_write_failed=True)
                     return self._finished(frame)
         finally:
             watchdog.disarm()
@@ -284,12 +288,24 @@ class WorkerProcess:
             return [0, error_of(exc)]
 
     async def _answer_in_order(
-        self, frame: dict[str, Any], syscalls: SyscallHandler, conflicts: list[OccError]
+        self,
+        frame: dict[str, Any],
+        syscalls: SyscallHandler,
+        conflicts: list[OccError],
+        deferred_failed: list[BaseException],
     ) -> None:
+        """Ids: > 0 awaits an answer, 0 is a notice, < 0 a deferred write (answered only
+        by failing: then nothing after it runs, and the call's result is void)."""
         answers = []
         for sid, op, args in frame["b"]:
+            if deferred_failed:
+                if sid > 0:
+                    answers.append([sid, 0, error_of(deferred_failed[0])])
+                continue
             outcome = await self._syscall(op, args, syscalls, conflicts)
-            if sid:
+            if sid < 0 and outcome[0] == 0:
+                deferred_failed.append(Exception(outcome[1].get("message")))
+            elif sid > 0:
                 answers.append([sid, *outcome])
         if answers:
             self._reply(frame["id"], answers)

@@ -125,7 +125,7 @@ class Worker:
             frozen_clock=frozen,
         )
         timer = UserTimer(float(msg["limit"]), pausable=deterministic)
-        channel = CallChannel(self.wire, msg["id"], timer)
+        channel = CallChannel(self.wire, msg["id"], timer, defer_writes=msg.get("dw") == 1)
         info = CallInfo(
             channel,
             kind,

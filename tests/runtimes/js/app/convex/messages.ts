@@ -90,3 +90,14 @@ export const sendTwice = mutation({
     return all.length;
   },
 });
+
+export const firstAndTwoBy = query({
+  args: { author: v.string() },
+  handler: async (ctx, { author }) => {
+    const byAuthor = () =>
+      ctx.db.query("messages").withIndex("by_author", (q) => q.eq("author", author));
+    const first = await byAuthor().first();
+    const two = await byAuthor().take(2);
+    return { first: first?.body ?? null, two: two.map((m) => m.body) };
+  },
+});
