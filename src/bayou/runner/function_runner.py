@@ -283,6 +283,7 @@ class FunctionRunner:
                 syscalls,
                 self.limits.mutation_timeout_s,
                 defer_writes=ctx.defer_writes,
+                urgent=tx.admission is not None and bool(tx.admission.held),
             )
             if out.deferred_write_failed:
                 # User code went on past a write that failed: run it again the slow way,
@@ -373,6 +374,7 @@ class FunctionRunner:
         timeout_s: float,
         *,
         defer_writes: bool = False,
+        urgent: bool = False,
     ) -> InvocationResult:
         deployment = ctx.code
         runtime = self.runtimes.get(deployment.language)
@@ -399,6 +401,7 @@ class FunctionRunner:
             # ctx.meta.getSnapshotTs(): the transaction's snapshot (queries and mutations).
             snapshot_ts=tx.begin_ts if (tx := getattr(syscalls, "tx", None)) is not None else None,
             defer_writes=defer_writes,
+            urgent=urgent,
         )
         return await runtime.invoke(call, syscalls)
 

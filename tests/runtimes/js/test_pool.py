@@ -211,3 +211,47 @@ async def test_worker_that_dropped_many_contexts_is_replaced_and_calls_go_on(
         assert len(seen) > 1
     finally:
         await rt.close()
+
+
+async def test_an_urgent_call_takes_the_next_free_worker_before_queued_calls(
+    pushed_app, node: str
+) -> None:
+    # A call whose transaction holds hot documents' locks (Invocation.urgent) goes first:
+    # the mutations waiting on those locks wait on it.
+    rt = JsRuntime(node=node, workers=1, max_concurrent_mutations=4)
+    await rt.start()
+    try:
+        await rt.load("app", pushed_app)
+        released = asyncio.Event()
+        started: list[str] = []
+
+        class Named(FakeDb):
+            def __init__(self, name: str, gate: asyncio.Event | None = None) -> None:
+                super().__init__(rt)
+                self.name, self.gate = name, gate
+
+            async def async_syscall(self, op, args):
+                started.append(self.name)
+                if self.gate is not None:
+                    await self.gate.wait()
+                return await super().async_syscall(op, args)
+
+        def call(name: str, *, urgent: bool = False, gate: asyncio.Event | None = None):
+            db = Named(name, gate)
+            inv = invocation("messages.js:send", {"author": "a", "body": name}, udf_type="mutation")
+            inv.urgent = urgent
+            return asyncio.ensure_future(rt.invoke(inv, db))
+
+        holder = call("holder", gate=released)  # takes the one worker and waits
+        while not started:
+            await asyncio.sleep(0.01)
+        queued = [call("first-queued"), call("second-queued")]
+        await asyncio.sleep(0.1)
+        urgent = call("urgent", urgent=True)
+        await asyncio.sleep(0.1)
+        released.set()
+        for result in await asyncio.gather(holder, *queued, urgent):
+            assert result.ok, result.error_message
+        assert started == ["holder", "urgent", "first-queued", "second-queued"]
+    finally:
+        await rt.close()

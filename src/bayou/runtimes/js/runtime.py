@@ -315,6 +315,13 @@ class JsRuntime:
             raise InternalError(f"Unknown function type {call.udf_type!r}")
         if parent is not None and parent.qm and parent.worker.alive:
             return await parent.worker.run(call, syscalls, load_message)
+        if call.urgent:
+            # Bounded without a slot: each urgent call holds a hot document's lock.
+            worker = await self._acquire(urgent=True)
+            try:
+                return await worker.run(call, syscalls, load_message)
+            finally:
+                self._release(worker)
         slots = self._query_slots if call.udf_type == "query" else self._mutation_slots
         async with slots:
             worker = await self._acquire()
@@ -351,13 +358,17 @@ class JsRuntime:
 
     # --- the udf worker pool ------------------------------------------------------------
 
-    async def _acquire(self) -> Worker:
+    async def _acquire(self, *, urgent: bool = False) -> Worker:
+        """An idle worker, or the next one released (urgent calls are served first)."""
         while self._idle:
             worker = self._idle.popleft()
             if worker.alive:
                 return worker
         waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        if urgent:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
         try:
             return await waiter
         except asyncio.CancelledError:
