@@ -58,6 +58,7 @@ from bayou.runtimes.confinement import POLICY_VARIABLE, Policy
 from bayou.runtimes.confiner import Confiner, worker_environment
 from bayou.runtimes.python.pool import WorkerPool
 from bayou.runtimes.python.process import WorkerProcess
+from bayou.runtimes.slots import Slots
 
 APP_PACKAGE: Final = "convex"
 _VERSION_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -186,7 +187,7 @@ class PythonRuntime:
         self._root: str | None = None
         self._owns_root = False
         self._limits = {"query": max_queries, "mutation": max_mutations, "action": max_actions}
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots: dict[str, Slots] = {}
         self._versions: dict[str, _Version] = {}
         self._confine = confine
         self._private_dirs = tuple(private_dirs)
@@ -214,7 +215,7 @@ class PythonRuntime:
     async def start(self) -> None:
         """Prepare the module directory and the confinement, start `min_idle` workers."""
         self._closed = False
-        self._slots = {kind: asyncio.Semaphore(n) for kind, n in self._limits.items()}
+        self._slots = {kind: Slots(n) for kind, n in self._limits.items()}
         if not self._pools:
             self._pools = self._make_pools()
         await asyncio.gather(*(pool.start() for pool in self._pools.values()))
@@ -390,7 +391,7 @@ class PythonRuntime:
         nested = _INSIDE_CALL.get()
         slot = None if nested or not self._slots else self._slots[call.udf_type]
         if slot is not None:
-            await slot.acquire()
+            await slot.acquire(urgent=call.urgent)
         token = _INSIDE_CALL.set(True)
         pool = self._pool("action" if call.udf_type == "action" else "udf")
         try:
