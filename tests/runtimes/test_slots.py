@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from bayou.errors import RateLimited
 from bayou.runtimes.slots import Slots
 
 
@@ -41,4 +44,25 @@ async def test_a_cancelled_waiter_gives_up_its_place_and_a_cancelled_admission_i
     slots.release()  # hands the slot to `admitted`…
     admitted.cancel()  # …whose caller left before it ran: the slot passes on
     await asyncio.sleep(0)
+    await asyncio.wait_for(slots.acquire(), 1)
+
+
+async def test_a_call_that_waits_too_long_is_refused_with_convex_s_error() -> None:
+    slots = Slots(1, "mutation", timeout_s=0.05)
+    await slots.acquire()
+    with pytest.raises(RateLimited) as refused:
+        await slots.acquire()
+    assert refused.value.code == "TooManyConcurrentRequests"
+    assert refused.value.status == 429
+    assert refused.value.message.startswith(
+        "Too many concurrent requests. Your backend is limited to 1 concurrent mutations."
+    )
+    # An urgent call (holding hot documents' locks) waits as long as it takes.
+    urgent = asyncio.ensure_future(slots.acquire(urgent=True))
+    await asyncio.sleep(0.1)
+    assert not urgent.done()
+    slots.release()
+    await asyncio.wait_for(urgent, 1)
+    # The refused call left nothing behind: a release frees the slot for the next one.
+    slots.release()
     await asyncio.wait_for(slots.acquire(), 1)

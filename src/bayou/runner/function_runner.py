@@ -21,7 +21,7 @@ from bayou.database.database import Database
 from bayou.database.namespaced import in_namespace
 from bayou.database.retry import RetryAttempt, run_transaction
 from bayou.database.transaction import Transaction
-from bayou.errors import BadRequest, BayouError, ValidationError
+from bayou.errors import BadRequest, BayouError, RateLimited, ValidationError
 from bayou.model import session_requests
 from bayou.model.deployment import Deployment, FunctionSpec
 from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
@@ -124,7 +124,9 @@ class FunctionRunner:
                 result = await self._run_action(ctx, spec, args)
         except BayouError as e:
             result = CallResult(ok=False, udf_type=req.kind or "query", error_message=e.message)
-            result.transient = e.status >= 500
+            result.transient = e.status >= 500 or isinstance(e, RateLimited)
+            if isinstance(e, RateLimited):
+                result.refused = e
             data = getattr(e, "data", None)  # e.g. InvalidCursor's pagination marker
             if data is not None:
                 result.error_data, result.has_error_data = data, True

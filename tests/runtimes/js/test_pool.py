@@ -7,6 +7,9 @@ import json
 import os
 import signal
 
+import pytest
+
+from bayou.errors import RateLimited
 from bayou.runtimes.js import JsRuntime
 from bayou.runtimes.js.worker import ACTIVE_CALL
 from tests.runtimes.js.fakedb import FakeDb, invocation
@@ -253,5 +256,34 @@ async def test_an_urgent_call_takes_the_next_free_worker_before_queued_calls(
         for result in await asyncio.gather(holder, *queued, urgent):
             assert result.ok, result.error_message
         assert started == ["holder", "urgent", "first-queued", "second-queued"]
+    finally:
+        await rt.close()
+
+
+async def test_a_mutation_finding_every_slot_taken_too_long_is_refused(
+    pushed_app, node: str
+) -> None:
+    rt = JsRuntime(node=node, workers=1, max_concurrent_mutations=1, slot_wait_s=0.2)
+    await rt.start()
+    try:
+        await rt.load("app", pushed_app)
+        released = asyncio.Event()
+
+        class Gated(FakeDb):
+            async def async_syscall(self, op, args):
+                await released.wait()
+                return await super().async_syscall(op, args)
+
+        def send(body: str):
+            inv = invocation("messages.js:send", {"author": "a", "body": body}, udf_type="mutation")
+            return rt.invoke(inv, Gated(rt))
+
+        holder = asyncio.ensure_future(send("held"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(RateLimited) as refused:
+            await send("refused")
+        assert refused.value.code == "TooManyConcurrentRequests"
+        released.set()
+        assert (await holder).ok
     finally:
         await rt.close()
