@@ -55,6 +55,8 @@ def default_runtimes(settings: Settings) -> dict[str, Runtime]:
         # Workers may never be granted the data directory (credentials, database, files).
         runtimes["js"] = JsRuntime(
             max_context_uses=1 if settings.js_fresh_context else 0,
+            max_concurrent_queries=settings.max_concurrent_queries,
+            max_concurrent_mutations=settings.max_concurrent_mutations,
             private_dirs=[str(settings.data_dir)],
         )
     except ImportError:
@@ -62,7 +64,11 @@ def default_runtimes(settings: Settings) -> dict[str, Runtime]:
     try:
         from bayou.runtimes.python.host import PythonRuntime
 
-        runtimes["python"] = PythonRuntime(private_dirs=[str(settings.data_dir)])
+        runtimes["python"] = PythonRuntime(
+            private_dirs=[str(settings.data_dir)],
+            max_queries=settings.max_concurrent_queries,
+            max_mutations=settings.max_concurrent_mutations,
+        )
     except ImportError:
         log.warning("the Python runtime is not available")
     return runtimes

@@ -159,6 +159,22 @@ SETTINGS: tuple[Setting, ...] = (
         "A fresh JavaScript context for every call (strict isolation, 4-6 ms a call).",
         bool,
     ),
+    Setting(
+        "max_concurrent_queries",
+        "APPLICATION_MAX_CONCURRENT_QUERIES",
+        16,
+        "Queries that run at once; more wait up to 5 s for a turn, then get "
+        "`TooManyConcurrentRequests` (HTTP 429), as on Convex.",
+        int,
+    ),
+    Setting(
+        "max_concurrent_mutations",
+        "APPLICATION_MAX_CONCURRENT_MUTATIONS",
+        16,
+        "Mutations that run at once; more wait up to 5 s for a turn, then get "
+        "`TooManyConcurrentRequests` (HTTP 429), as on Convex.",
+        int,
+    ),
     # File storage (`ctx.storage`): the data directory, or S3 when a files bucket is set.
     Setting(
         "s3_storage_files_bucket",
@@ -325,6 +341,8 @@ class Settings:
     query_timeout: float = 1.0
     action_timeout: float = 600.0
     js_fresh_context: bool = False
+    max_concurrent_queries: int = 16
+    max_concurrent_mutations: int = 16
     s3_storage_files_bucket: str | None = None
     s3_storage_exports_bucket: str | None = None
     s3_storage_snapshot_imports_bucket: str | None = None

@@ -82,6 +82,13 @@ class Overloaded(BayouError):
     default_code = "Overloaded"
 
 
+class RateLimited(BayouError):
+    """Convex's `RateLimited` errors (HTTP 429), e.g. `TooManyConcurrentRequests`."""
+
+    status = 429
+    default_code = "RateLimited"
+
+
 class OccError(Overloaded):
     """A transaction's reads were overwritten by a concurrent commit."""
 

@@ -12,7 +12,7 @@ import orjson
 
 from bayou.database.read_set import ReadSet
 from bayou.database.transaction import Transaction
-from bayou.errors import BadRequest
+from bayou.errors import BadRequest, RateLimited
 from bayou.model.deployment import Deployment, FunctionSpec
 from bayou.protocol.function_path import FunctionPath
 from bayou.runner.identity import ANONYMOUS, NO_ORIGIN, Identity, RequestOrigin
@@ -83,6 +83,9 @@ class CallResult:
     # function: it says nothing about the result, so no cache may keep it.
     transient: bool = False
     replayed: bool = False  # a sync mutation answered from its stored result
+    # The call never ran: every slot of its kind stayed taken (`runtimes/slots.py`); the
+    # HTTP API answers with this error (429) rather than a function's failure.
+    refused: RateLimited | None = None
 
     @property
     def log_texts(self) -> list[str]:

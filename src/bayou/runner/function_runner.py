@@ -21,7 +21,7 @@ from bayou.database.database import Database
 from bayou.database.namespaced import in_namespace
 from bayou.database.retry import RetryAttempt, run_transaction
 from bayou.database.transaction import Transaction
-from bayou.errors import BadRequest, BayouError, ValidationError
+from bayou.errors import BadRequest, BayouError, RateLimited, ValidationError
 from bayou.model import session_requests
 from bayou.model.deployment import Deployment, FunctionSpec
 from bayou.model.system_tables import USER_READABLE_SYSTEM_TABLES
@@ -124,7 +124,9 @@ class FunctionRunner:
                 result = await self._run_action(ctx, spec, args)
         except BayouError as e:
             result = CallResult(ok=False, udf_type=req.kind or "query", error_message=e.message)
-            result.transient = e.status >= 500
+            result.transient = e.status >= 500 or isinstance(e, RateLimited)
+            if isinstance(e, RateLimited):
+                result.refused = e
             data = getattr(e, "data", None)  # e.g. InvalidCursor's pagination marker
             if data is not None:
                 result.error_data, result.has_error_data = data, True
@@ -283,6 +285,7 @@ class FunctionRunner:
                 syscalls,
                 self.limits.mutation_timeout_s,
                 defer_writes=ctx.defer_writes,
+                urgent=tx.admission is not None and bool(tx.admission.held),
             )
             if out.deferred_write_failed:
                 # User code went on past a write that failed: run it again the slow way,
@@ -373,6 +376,7 @@ class FunctionRunner:
         timeout_s: float,
         *,
         defer_writes: bool = False,
+        urgent: bool = False,
     ) -> InvocationResult:
         deployment = ctx.code
         runtime = self.runtimes.get(deployment.language)
@@ -399,6 +403,7 @@ class FunctionRunner:
             # ctx.meta.getSnapshotTs(): the transaction's snapshot (queries and mutations).
             snapshot_ts=tx.begin_ts if (tx := getattr(syscalls, "tx", None)) is not None else None,
             defer_writes=defer_writes,
+            urgent=urgent,
         )
         return await runtime.invoke(call, syscalls)
 

@@ -88,6 +88,9 @@ class Invocation:
     # Mutations: `patch`/`replace`/`delete` resolve in the runtime at once and reach the
     # handler with the next batch (see `InvocationResult.deferred_write_failed`).
     defer_writes: bool = False
+    # The call's transaction holds admission locks of hot documents (contention.py): the
+    # mutations queued behind those locks wait for it, so it goes before other calls.
+    urgent: bool = False
 
     @property
     def module_path(self) -> str:

@@ -111,6 +111,11 @@ class FunctionApi:
         result = await self._call(
             path, parse_args(body.get("args")), kind, identity, request, component=component
         )
+        return self._answer(result, fmt)
+
+    def _answer(self, result: CallResult, fmt: str) -> Response:
+        if result.refused is not None:
+            raise result.refused  # it never ran: 429 TooManyConcurrentRequests, as Convex
         return json_response(udf_response(result, fmt, redact=self.redact))
 
     async def _call(
@@ -168,7 +173,7 @@ class FunctionApi:
             raise BadRequest("The body must be a JSON object", code="BadJsonBody")
         fmt = _format(body, CLEAN_DEFAULT)
         result = await self._call(path, parse_args(body.get("args")), None, identity, request)
-        return json_response(udf_response(result, fmt, redact=self.redact))
+        return self._answer(result, fmt)
 
     async def query_ts(self, request: Request) -> Response:
         assert self.backend.db is not None
@@ -185,7 +190,7 @@ class FunctionApi:
         result = await self._call(
             path, parse_args(body.get("args")), "query", identity, request, ts=ts
         )
-        return json_response(udf_response(result, fmt, redact=self.redact))
+        return self._answer(result, fmt)
 
     async def query_batch(self, request: Request) -> Response:
         """Several queries at one timestamp; `{"results": [UdfResponse, …]}`."""

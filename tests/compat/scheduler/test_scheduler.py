@@ -204,7 +204,8 @@ def test_a_job_whose_function_a_deploy_removed_fails_with_a_clear_error(
 ) -> None:
     job_id = run(own_app, "jobs:scheduleFailing", {})  # due at once: make a later one
     eventually(lambda: run(own_app, "jobs:job", {"id": job_id})["state"]["kind"] == "failed")
-    later = run(own_app, "jobs:scheduleRecord", {"kind": "orphan", "delayMs": 3000})
+    # Due after the deploy below (a CLI push takes seconds on a loaded machine).
+    later = run(own_app, "jobs:scheduleRecord", {"kind": "orphan", "delayMs": 10_000})
     jobs_ts = own_app.dir / "convex" / "jobs.ts"
     source = jobs_ts.read_text()
     # The next deploy renames the scheduled function: the pending job's target is gone.
@@ -219,7 +220,8 @@ def test_a_job_whose_function_a_deploy_removed_fails_with_a_clear_error(
     )
     own_app.deploy()
     state = eventually(
-        lambda: (s := run(own_app, "jobs:job", {"id": later})["state"])["kind"] == "failed" and s
+        lambda: (s := run(own_app, "jobs:job", {"id": later})["state"])["kind"] == "failed" and s,
+        timeout=40.0,
     )
     assert "Could not find function for 'jobs:record'" in state["error"]
     assert run(own_app, "jobs:count", {"kind": "orphan"}) == 0

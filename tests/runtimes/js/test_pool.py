@@ -7,6 +7,9 @@ import json
 import os
 import signal
 
+import pytest
+
+from bayou.errors import RateLimited
 from bayou.runtimes.js import JsRuntime
 from bayou.runtimes.js.worker import ACTIVE_CALL
 from tests.runtimes.js.fakedb import FakeDb, invocation
@@ -209,5 +212,78 @@ async def test_worker_that_dropped_many_contexts_is_replaced_and_calls_go_on(
             seen.update(rt.worker_pids()["udf"])
             await asyncio.sleep(0.02)
         assert len(seen) > 1
+    finally:
+        await rt.close()
+
+
+async def test_an_urgent_call_takes_the_next_free_worker_before_queued_calls(
+    pushed_app, node: str
+) -> None:
+    # A call whose transaction holds hot documents' locks (Invocation.urgent) goes first:
+    # the mutations waiting on those locks wait on it.
+    rt = JsRuntime(node=node, workers=1, max_concurrent_mutations=4)
+    await rt.start()
+    try:
+        await rt.load("app", pushed_app)
+        released = asyncio.Event()
+        started: list[str] = []
+
+        class Named(FakeDb):
+            def __init__(self, name: str, gate: asyncio.Event | None = None) -> None:
+                super().__init__(rt)
+                self.name, self.gate = name, gate
+
+            async def async_syscall(self, op, args):
+                started.append(self.name)
+                if self.gate is not None:
+                    await self.gate.wait()
+                return await super().async_syscall(op, args)
+
+        def call(name: str, *, urgent: bool = False, gate: asyncio.Event | None = None):
+            db = Named(name, gate)
+            inv = invocation("messages.js:send", {"author": "a", "body": name}, udf_type="mutation")
+            inv.urgent = urgent
+            return asyncio.ensure_future(rt.invoke(inv, db))
+
+        holder = call("holder", gate=released)  # takes the one worker and waits
+        while not started:
+            await asyncio.sleep(0.01)
+        queued = [call("first-queued"), call("second-queued")]
+        await asyncio.sleep(0.1)
+        urgent = call("urgent", urgent=True)
+        await asyncio.sleep(0.1)
+        released.set()
+        for result in await asyncio.gather(holder, *queued, urgent):
+            assert result.ok, result.error_message
+        assert started == ["holder", "urgent", "first-queued", "second-queued"]
+    finally:
+        await rt.close()
+
+
+async def test_a_mutation_finding_every_slot_taken_too_long_is_refused(
+    pushed_app, node: str
+) -> None:
+    rt = JsRuntime(node=node, workers=1, max_concurrent_mutations=1, slot_wait_s=0.2)
+    await rt.start()
+    try:
+        await rt.load("app", pushed_app)
+        released = asyncio.Event()
+
+        class Gated(FakeDb):
+            async def async_syscall(self, op, args):
+                await released.wait()
+                return await super().async_syscall(op, args)
+
+        def send(body: str):
+            inv = invocation("messages.js:send", {"author": "a", "body": body}, udf_type="mutation")
+            return rt.invoke(inv, Gated(rt))
+
+        holder = asyncio.ensure_future(send("held"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(RateLimited) as refused:
+            await send("refused")
+        assert refused.value.code == "TooManyConcurrentRequests"
+        released.set()
+        assert (await holder).ok
     finally:
         await rt.close()

@@ -43,6 +43,7 @@ from bayou.runtimes.js.analysis import Analysis, Module
 from bayou.runtimes.js.invocation import Invocation, InvocationResult, SyscallHandler
 from bayou.runtimes.js.node import find_node
 from bayou.runtimes.js.worker import ACTIVE_CALL, WORKER_SCRIPT, Worker
+from bayou.runtimes.slots import WAIT_LIMIT_S, Slots
 
 logger = logging.getLogger("bayou.runtimes.js")
 
@@ -84,8 +85,10 @@ class JsRuntime:
         confine: bool = True,
         private_dirs: Sequence[str] = (),
         memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
+        slot_wait_s: float | None = WAIT_LIMIT_S,
     ) -> None:
-        """`workers`: processes for queries and mutations (default: twice the CPU count).
+        """`slot_wait_s`: how long a query or mutation waits for one of its kind's
+        `max_concurrent_*` slots before it is refused (`slots.py`). `workers`: processes for queries and mutations (default: twice the CPU count).
         `max_context_uses`: calls a query/mutation context serves before a fresh one
         (0: no limit; 1: a fresh context per call, Convex's own semantics, ~3 ms slower).
         `analysis_timeout_s`: time a module may take to evaluate at import.
@@ -113,6 +116,7 @@ class JsRuntime:
         self._retire_after_discards = retire_after_discards
         self._analysis_timeout_s = analysis_timeout_s
         self._limits = (max_concurrent_queries, max_concurrent_mutations, max_concurrent_actions)
+        self._slot_wait_s = slot_wait_s
         self._versions: dict[str, bytes] = {}
         self._udf_workers: list[Worker] = []
         self._action_workers: list[Worker] = []
@@ -132,8 +136,8 @@ class JsRuntime:
         self.node = find_node(self._node_hint)
         self._prepare_confinement()
         queries, mutations, actions = self._limits
-        self._query_slots = asyncio.Semaphore(queries)
-        self._mutation_slots = asyncio.Semaphore(mutations)
+        self._query_slots = Slots(queries, "query", self._slot_wait_s)
+        self._mutation_slots = Slots(mutations, "mutation", self._slot_wait_s)
         self._action_slots = asyncio.Semaphore(actions)
         self._started = True
         udf = [self._new_worker("udf") for _ in range(self._udf_count)]
@@ -315,13 +319,23 @@ class JsRuntime:
             raise InternalError(f"Unknown function type {call.udf_type!r}")
         if parent is not None and parent.qm and parent.worker.alive:
             return await parent.worker.run(call, syscalls, load_message)
+        if call.urgent:
+            # Bounded without a slot: each urgent call holds a hot document's lock.
+            worker = await self._acquire(urgent=True)
+            try:
+                return await worker.run(call, syscalls, load_message)
+            finally:
+                self._release(worker)
         slots = self._query_slots if call.udf_type == "query" else self._mutation_slots
-        async with slots:
+        await slots.acquire()
+        try:
             worker = await self._acquire()
             try:
                 return await worker.run(call, syscalls, load_message)
             finally:
                 self._release(worker)
+        finally:
+            slots.release()
 
     def _require_started(self) -> None:
         if not self._started or self._closing:
@@ -351,13 +365,17 @@ class JsRuntime:
 
     # --- the udf worker pool ------------------------------------------------------------
 
-    async def _acquire(self) -> Worker:
+    async def _acquire(self, *, urgent: bool = False) -> Worker:
+        """An idle worker, or the next one released (urgent calls are served first)."""
         while self._idle:
             worker = self._idle.popleft()
             if worker.alive:
                 return worker
         waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        if urgent:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
         try:
             return await waiter
         except asyncio.CancelledError:

@@ -58,6 +58,7 @@ from bayou.runtimes.confinement import POLICY_VARIABLE, Policy
 from bayou.runtimes.confiner import Confiner, worker_environment
 from bayou.runtimes.python.pool import WorkerPool
 from bayou.runtimes.python.process import WorkerProcess
+from bayou.runtimes.slots import WAIT_LIMIT_S, Slots
 
 APP_PACKAGE: Final = "convex"
 _VERSION_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -168,8 +169,10 @@ class PythonRuntime:
         private_dirs: Sequence[str] = (),
         memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
         testing: bool = False,
+        slot_wait_s: float | None = WAIT_LIMIT_S,
     ) -> None:
-        """`confine`: confine the workers by the OS where it can; `private_dirs` (the
+        """`slot_wait_s`: how long a query or mutation waits for one of its kind's slots
+        before it is refused (`slots.py`). `confine`: confine the workers by the OS where it can; `private_dirs` (the
         data directory) stay unreadable to them even when a directory above is granted;
         `memory_limit_bytes`: each worker's address-space cap; `testing`: for the test
         harness (`bayou.testing`), actions see the invocation's clock (a fake one) frozen,
@@ -186,12 +189,13 @@ class PythonRuntime:
         self._root: str | None = None
         self._owns_root = False
         self._limits = {"query": max_queries, "mutation": max_mutations, "action": max_actions}
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots: dict[str, Slots] = {}
         self._versions: dict[str, _Version] = {}
         self._confine = confine
         self._private_dirs = tuple(private_dirs)
         self._memory_limit_bytes = memory_limit_bytes
         self.testing = testing
+        self.slot_wait_s = slot_wait_s
         self._tmp: str | None = None
         self.confiner: Confiner | None = None
         self._pools: dict[str, WorkerPool] = {}
@@ -214,7 +218,10 @@ class PythonRuntime:
     async def start(self) -> None:
         """Prepare the module directory and the confinement, start `min_idle` workers."""
         self._closed = False
-        self._slots = {kind: asyncio.Semaphore(n) for kind, n in self._limits.items()}
+        self._slots = {
+            kind: Slots(n, kind, None if kind == "action" else self.slot_wait_s)
+            for kind, n in self._limits.items()
+        }
         if not self._pools:
             self._pools = self._make_pools()
         await asyncio.gather(*(pool.start() for pool in self._pools.values()))
@@ -390,7 +397,7 @@ class PythonRuntime:
         nested = _INSIDE_CALL.get()
         slot = None if nested or not self._slots else self._slots[call.udf_type]
         if slot is not None:
-            await slot.acquire()
+            await slot.acquire(urgent=call.urgent)
         token = _INSIDE_CALL.set(True)
         pool = self._pool("action" if call.udf_type == "action" else "udf")
         try:
