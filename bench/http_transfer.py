@@ -58,6 +58,7 @@ BAYOU = [sys.executable, "-c", "from bayou.cli.main import app; app()"]
 TARGETS = ("raw", "bayou-js", "bayou-py", "bayou-js-counter")
 APPS = {"bayou-js": "bank", "bayou-py": "bank-py", "bayou-js-counter": "bank-counter"}
 SEED_BATCH = 500
+SERVER_CPUS: str | None = None  # --server-cpus
 BALANCE = 1000.0
 
 
@@ -267,6 +268,8 @@ def bench_raw(work: Path, wrk: str, args: argparse.Namespace) -> list[Result]:
         "--ids-out",
         str(ids),
     ]
+    if SERVER_CPUS:
+        argv = ["taskset", "-c", SERVER_CPUS, *argv]
     with running(argv, url, "the raw SQLite server", work / "raw.log") as process:
         results = measure("raw", url, ids, wrk, args, process.pid)
         check_total(url, "total", args.accounts)
@@ -333,6 +336,8 @@ def serving(app: Path, work: Path, name: str) -> Iterator[Deployment]:
     url = f"http://127.0.0.1:{port}"
     argv = [*BAYOU, "serve", "--data-dir", str(data), "--port", str(port)]
     argv += ["--site-port", str(site_port)]
+    if SERVER_CPUS:
+        argv = ["taskset", "-c", SERVER_CPUS, *argv]
     with running(argv, url, f"bayou serve ({name})", work / f"{name}.log") as process:
         key = admin_key(data)
         deploy_app(app, work, url, key)
@@ -378,7 +383,14 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--alpha", type=float, default=1.5)
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument(
+        "--server-cpus",
+        help="pin the server and its workers to these CPUs (taskset list, e.g. 0 or 0,1) to "
+        "see how it scales with cores; wrk stays free to use any",
+    )
     args = parser.parse_args()
+    global SERVER_CPUS
+    SERVER_CPUS = args.server_cpus
     wrk = ensure_wrk()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bayou-http-bench-") as tmp:

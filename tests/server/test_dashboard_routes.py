@@ -261,3 +261,21 @@ async def test_doctor_and_the_metrics_history_need_an_admin_key(api: Api) -> Non
     assert {"calls", "errors", "conflicts", "sessions", "subscribed", "lag", "latency"} <= set(
         samples[-1]
     )
+
+
+async def test_the_backup_listing_says_the_schedule_and_the_next_run(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", backup_schedule="0 3 * * *", backup_keep=3)
+    backend = Backend(settings, runtimes=lambda s: {})
+    await backend.start()
+    try:
+        assert backend.credentials is not None
+        key = mint_admin_key(backend.credentials.name, backend.credentials.secret)
+        transport = httpx.ASGITransport(app=api_app(backend))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            listing = (
+                await client.get("/api/bayou/backups", headers={"Authorization": f"Convex {key}"})
+            ).json()
+        assert (listing["schedule"], listing["keep"]) == ("0 3 * * *", 3)
+        assert listing["next"].endswith("T03:00:00+00:00")
+    finally:
+        await backend.stop()

@@ -27,6 +27,7 @@ from bayou.cli.options import (
     InstanceNameOption,
     InstanceSecretOption,
 )
+from bayou.files.audit_findings import findings
 
 if TYPE_CHECKING:
     import urllib.request
@@ -265,25 +266,8 @@ def _files(url: str, key: str) -> Check:
             report = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as e:
         return Check("files", None, f"could not check them: {getattr(e, 'reason', e)}")
-    summary = (
-        f"{report['files']} file(s), {report['blobs']} blob(s) ({report['bytes']} bytes) in "
-        f"{report['store']} under {report['prefix']!r}"
-    )
-    problems = []
-    if report["missingBlobs"]:
-        problems.append(
-            f"{report['missingBlobs']} file(s) whose data is missing from the store (restore "
-            "them from a backup, or delete the files): " + ", ".join(report["missingBlobExamples"])
-        )
-    if report["orphanedBlobs"]:
-        problems.append(
-            f"{report['orphanedBlobs']} orphaned blob(s) no file refers to (safe to delete "
-            "from the store): " + ", ".join(report["orphanedBlobExamples"])
-        )
-    if not problems:
-        return Check("files", True, summary + "; every file has its blob, no orphans")
-    ok = None if not report["missingBlobs"] else False
-    return Check("files", ok, summary + "".join(f"\n    - {p}" for p in problems))
+    verdict, summary, problems = findings(report)
+    return Check("files", verdict, summary + "".join(f"\n    - {p}" for p in problems))
 
 
 def _auth(url: str, key: str) -> Check:

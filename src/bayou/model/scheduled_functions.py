@@ -171,6 +171,15 @@ async def pending(tx: Transaction, limit: int) -> list[Job]:
     return [Job.from_doc(d, tx.namespace) for d in docs]
 
 
+async def lag_s(tx: Transaction, now_ms: float) -> float:
+    """How late the earliest pending job is, in seconds (0 when none is due): the
+    scheduler lag of `/metrics` and the dashboard."""
+    if tx.table_for_read(SCHEDULED_FUNCTIONS.name) is None:
+        return 0.0
+    jobs = await pending(tx, 1)
+    return max(0.0, now_ms - jobs[0].scheduled_ms) / 1000 if jobs else 0.0
+
+
 async def fail_interrupted_actions(tx: Transaction, now_ms: float) -> int:
     """At start: actions a stopped server left `inProgress` failed, and are never re-run
     (an action runs at most once)."""

@@ -21,6 +21,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from bayou.database.limits import TransactionLimits
+from bayou.model import scheduled_functions
 
 if TYPE_CHECKING:
     from bayou.database.database import Database
@@ -111,18 +112,4 @@ class MetricsHistory:
         if db is None:
             return 0.0
         tx = db.begin(read_only=True, limits=_READ)
-        if tx.table_for_read("_scheduled_functions") is None:
-            return 0.0
-        query = {
-            "source": {
-                "type": "IndexRange",
-                "indexName": "_scheduled_functions.by_state",
-                "range": [{"type": "Eq", "fieldPath": "state.kind", "value": "pending"}],
-                "order": "asc",
-            },
-            "operators": [{"limit": 1}],
-        }
-        due = await tx.query(query, system=True).collect()
-        if not due:
-            return 0.0
-        return max(0.0, time.time() * 1000 - due[0]["scheduledTime"]) / 1000
+        return await scheduled_functions.lag_s(tx, time.time() * 1000)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from bayou import __version__
 from bayou.backend import Backend
+from bayou.files.audit_findings import findings
 from bayou.runtimes.base import UnavailableRuntime
 from bayou.runtimes.confinement import detect
 
@@ -94,26 +95,8 @@ async def _files(backend: Backend) -> Check:
         report = await backend.files.audit()
     except Exception as e:
         return Check("files", None, f"could not check them: {e}")
-    summary = (
-        f"{report['files']} file(s), {report['blobs']} blob(s) ({report['bytes']} bytes) in "
-        f"{report['store']}"
-    )
-    problems = []
-    if report["missingBlobs"]:
-        problems.append(
-            f"{report['missingBlobs']} file(s) whose data is missing from the store (restore "
-            "them from a backup, or delete the files): " + ", ".join(report["missingBlobExamples"])
-        )
-    if report["orphanedBlobs"]:
-        problems.append(
-            f"{report['orphanedBlobs']} orphaned blob(s) no file refers to (safe to delete "
-            "from the store): " + ", ".join(report["orphanedBlobExamples"])
-        )
-    if not problems:
-        return Check("files", True, summary + "; every file has its blob, no orphans")
-    return Check(
-        "files", False if report["missingBlobs"] else None, "; ".join([summary, *problems])
-    )
+    verdict, summary, problems = findings(report)
+    return Check("files", verdict, "; ".join([summary, *problems]))
 
 
 def _runtimes(backend: Backend) -> list[Check]:

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from bayou.backend import Backend
 from bayou.database.limits import TransactionLimits
 from bayou.errors import NotFound
+from bayou.model import scheduled_functions
 from bayou.runner.metrics import CONTENT_TYPE, Sample
 from bayou.server.http import json_response
 
@@ -80,20 +81,7 @@ async def _database_samples(backend: Backend) -> list[Sample]:
     if db is None:
         return []
     tx = db.begin(read_only=True, limits=SCRAPE_LIMITS)
-    due = await tx.query(
-        {
-            "source": {
-                "type": "IndexRange",
-                "indexName": "_scheduled_functions.by_state",
-                "range": [{"type": "Eq", "fieldPath": "state.kind", "value": "pending"}],
-                "order": "asc",
-            },
-            "operators": [{"limit": 1}],
-        },
-        system=True,
-    ).collect()
-    now_ms = time.time() * 1000
-    lag = max(0.0, now_ms - due[0]["scheduledTime"]) / 1000 if due else 0.0
+    lag = await scheduled_functions.lag_s(tx, time.time() * 1000)
     files = await tx.query(
         {
             "source": {"type": "FullTableScan", "tableName": "_storage", "order": "asc"},

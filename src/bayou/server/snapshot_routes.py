@@ -120,7 +120,13 @@ def routes(backend: Backend) -> list[Route]:
             return json_response({"backup": made.to_json(), "pruned": []})
         require_admin(request_identity(backend, request))
         return json_response(
-            {"directory": backups.where, "backups": [b.to_json() for b in await backups.list()]}
+            {
+                "directory": backups.where,
+                "backups": [b.to_json() for b in await backups.list()],
+                "schedule": backups.schedule,
+                "keep": backups.keep,
+                "next": next_run.isoformat() if (next_run := backups.next_run()) else None,
+            }
         )
 
     return [

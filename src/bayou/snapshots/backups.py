@@ -167,6 +167,14 @@ class Backups:
             log.info("backup deleted (BAYOU_BACKUP_KEEP=%d): %s", self.keep, backup.location)
         return [b.location for b in old]
 
+    def next_run(self) -> datetime | None:
+        """When the schedule takes the next backup (None without a schedule)."""
+        if not self.schedule:
+            return None
+        from cronsim import CronSim
+
+        return next(CronSim(self.schedule, datetime.now(UTC)))
+
     async def _run(self) -> None:
         from cronsim import CronSim
 

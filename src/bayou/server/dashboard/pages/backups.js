@@ -37,7 +37,9 @@ export function create(ctx) {
   }
 
   function render(data) {
-    dir.textContent = `Directory: ${data.directory}`;
+    dir.textContent = `Directory: ${data.directory}. ` + (data.schedule
+      ? `Scheduled: ${data.schedule} (UTC), the newest ${data.keep} kept; next ${time(Date.parse(data.next))}.`
+      : "No schedule (BAYOU_BACKUP_SCHEDULE).");
     replace(list, data.backups.length ? h("table", { class: "grid" },
       h("thead", {}, h("tr", {}, ["name", "size", "created", ""].map((c) => h("th", {}, c)))),
       h("tbody", {}, [...data.backups].reverse().map((b) => h("tr", { "data-backup": b.name },
