@@ -66,3 +66,15 @@ async def test_a_call_that_waits_too_long_is_refused_with_convex_s_error() -> No
     # The refused call left nothing behind: a release frees the slot for the next one.
     slots.release()
     await asyncio.wait_for(slots.acquire(), 1)
+
+
+async def test_a_waiter_cancelled_as_a_slot_is_released_leaves_the_slot_free() -> None:
+    slots = Slots(1)
+    await slots.acquire()
+    waiting = asyncio.ensure_future(slots.acquire())
+    await asyncio.sleep(0)
+    waiting.cancel()  # its future is cancelled at once…
+    slots.release()  # …and this release skips it before its task has run again
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.wait_for(slots.acquire(), 1)

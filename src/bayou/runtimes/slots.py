@@ -8,6 +8,7 @@ answers at once instead of letting requests time out in a queue that only grows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 
 from bayou.errors import RateLimited
@@ -55,14 +56,19 @@ class Slots:
             if waiter.done() and not waiter.cancelled():
                 return  # admitted as the time ran out
             waiter.cancel()
-            self._waiters.remove(waiter)
+            self._forget(waiter)
             raise too_many(self.limit, self.kind) from None
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # admitted, but the caller is gone: pass the slot on
             else:
-                self._waiters.remove(waiter)
+                self._forget(waiter)
             raise
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        # A release may have dropped it already (it skips waiters that are done).
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
 
     def release(self) -> None:
         while self._waiters:
