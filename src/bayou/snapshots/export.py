@@ -89,14 +89,16 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-async def scan(db: Database, table_id: bytes, ts: int) -> AsyncIterator[list[DocumentRevision]]:
-    """The live documents of a table at `ts`, a page at a time."""
+async def scan(
+    db: Database, table_id: bytes, ts: int, page_size: int = PAGE
+) -> AsyncIterator[list[DocumentRevision]]:
+    """The live documents of a table at `ts`, `page_size` at a time."""
     after: bytes | None = None
     while True:
-        page = await db.persistence.scan_table(table_id, ts, after, PAGE)
+        page = await db.persistence.scan_table(table_id, ts, after, page_size)
         if page:
             yield page
-        if len(page) < PAGE:
+        if len(page) < page_size:
             return
         after = page[-1].id
 

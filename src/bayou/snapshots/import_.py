@@ -44,6 +44,7 @@ from bayou.database.namespaced import in_namespace
 from bayou.database.transaction import Transaction
 from bayou.errors import BayouError, OccError, ValidationError
 from bayou.model import file_storage
+from bayou.snapshots.export import scan
 from bayou.snapshots.import_files import FileTarget, fresh_creation_time, stage_files
 from bayou.snapshots.parse import ImportError_, Source, Table, label
 from bayou.values import ids
@@ -497,7 +498,7 @@ async def _append(db: Database, staged: Staged, files: list[FileTarget], report:
             raise _changed(f"table {table.label} was created again")
         hidden = db.catalog.table(table.name, staged_namespace(staged.root, table.component))
         assert hidden is not None
-        async for page in _scan(db, hidden.id):
+        async for page in scan(db, hidden.id, db.latest_ts, BATCH):
             tx = db.begin(namespace=table.component, limits=UNLIMITED)
             info = tx.table_for_read(table.name)
             assert info is not None
@@ -513,18 +514,6 @@ async def _append(db: Database, staged: Staged, files: list[FileTarget], report:
             await stage_files(tx, component, mine, replacing=False)
         ts = await db.commit(tx)
     return ts
-
-
-async def _scan(db: Database, table_id: bytes) -> AsyncIterator[list[Any]]:
-    ts = db.latest_ts
-    after: bytes | None = None
-    while True:
-        page = await db.persistence.scan_table(table_id, ts, after, BATCH)
-        if page:
-            yield page
-        if len(page) < BATCH:
-            return
-        after = page[-1].id
 
 
 async def _swap(db: Database, staged: Staged, files: list[FileTarget]) -> int:
