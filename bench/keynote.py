@@ -74,7 +74,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import orjson
-from http_transfer import BENCH, ROOT, free_port, post, serving
+from http_transfer import BENCH, ROOT, free_port, post, process_cpu, serving
 
 KEYNOTE = BENCH / "keynote"
 APPS = BENCH / "apps"
@@ -110,6 +110,10 @@ class Result:
     collision_rate: float = 0.0
     client_cpu: float = 0.0  # the load generator's CPU time / the window (1.0 = one core)
     series: list[int] = field(default_factory=list)
+    # CPU per transfer (warm-up and window) of Bayou's server process and of its workers:
+    # it moves far less with the machine's load than transfers per second do.
+    server_cpu_ms: float | None = None
+    worker_cpu_ms: float | None = None
 
 
 @dataclass
@@ -277,7 +281,9 @@ def pg_database(base_url: str, name: str, *, create: bool, serializable: bool) -
 # -- the load generator -------------------------------------------------------------------
 
 
-def run_load(kind: str, name: str, url: str, alpha: float, args: argparse.Namespace) -> Result:
+def run_load(
+    kind: str, name: str, url: str, alpha: float, args: argparse.Namespace, pid: int | None = None
+) -> Result:
     config = {
         "kind": kind,
         "name": name,
@@ -291,6 +297,7 @@ def run_load(kind: str, name: str, url: str, alpha: float, args: argparse.Namesp
         "client": args.client,
     }
     budget = args.warmup + args.seconds + 2 * 15 + 120  # op timeouts, precompute, start
+    before = process_cpu(pid) if pid else None
     try:
         done = subprocess.run(
             ["node", str(KEYNOTE / "runner.mjs"), json.dumps(config)],
@@ -319,20 +326,33 @@ def run_load(kind: str, name: str, url: str, alpha: float, args: argparse.Namesp
         series=out["series"],
     )
     warm = out.get("warmup") or {}
+    transfers = out["completed_total"] + warm.get("completed", 0)
+    cpu = ""
+    if before is not None and pid and transfers:
+        after = process_cpu(pid)
+        result.server_cpu_ms = 1000 * (after[0] - before[0]) / transfers
+        result.worker_cpu_ms = 1000 * max(0.0, after[1] - before[1]) / transfers
+        cpu = (
+            f"  CPU/transfer {result.server_cpu_ms:.2f} ms server + "
+            f"{result.worker_cpu_ms:.2f} ms workers"
+        )
     log(
         f"  {name:18} α={alpha:<4g} {result.tps:8.0f} tx/s  p50 {result.p50_ms:7.1f} ms  "
         f"p99 {result.p99_ms:7.1f} ms  failed {result.failed} "
         f"(+{out['failed_total'] - result.failed} after the window)  "
         f"load generator {result.client_cpu:.0%} of a core"
         + (f"  (warm-up {warm.get('tps', 0):.0f} tx/s)" if warm else "")
+        + cpu
     )
     for message, count in result.errors.items():
         log(f"    {count} x {message}")  # inside the window or after
     return result
 
 
-def measure(kind: str, name: str, url: str, args: argparse.Namespace) -> list[Result]:
-    return [run_load(kind, name, url, alpha, args) for alpha in args.alphas]
+def measure(
+    kind: str, name: str, url: str, args: argparse.Namespace, pid: int | None = None
+) -> list[Result]:
+    return [run_load(kind, name, url, alpha, args, pid) for alpha in args.alphas]
 
 
 # -- targets ------------------------------------------------------------------------------
@@ -484,7 +504,7 @@ def bench_bayou(target: str, work: Path, args: argparse.Namespace) -> tuple[list
         started = time.monotonic()
         seed_convex(deployment.url, args.accounts)
         log(f"  seeded {args.accounts} accounts in {time.monotonic() - started:.1f} s")
-        results = measure("convex", target, deployment.url, args)
+        results = measure("convex", target, deployment.url, args, deployment.pid)
         return results, bayou_check(target, deployment.url, deployment.admin_key, args)
 
 
@@ -540,20 +560,28 @@ def report(
         f"{'target':18} {'alpha':>5} {'tx/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7} "
         f"{'client':>6}"
     )
-    print(header + "".join(f" {c:>14}" for c in columns))
+    print(header + "".join(f" {c:>14}" for c in columns) + f" {'CPU ms/tx':>12}")
     for r in results:
         cells = [ratio(r, by_key, REFERENCE)]
         if full:
             cells.append(ratio(r, by_key, "node-sqlite-full"))
         pg = r.target.endswith("-postgres") or r.target == "node-postgres"
         cells.append(ratio(r, by_key, "node-postgres") if pg else "-")
+        cpu = (
+            f"{r.server_cpu_ms:.2f} + {r.worker_cpu_ms:.2f}"
+            if r.server_cpu_ms is not None and r.worker_cpu_ms is not None
+            else "-"
+        )
         print(
             f"{r.target:18} {r.alpha:5g} {r.tps:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} "
-            f"{r.failed:7d} {r.client_cpu:6.0%}" + "".join(f" {c:>14}" for c in cells)
+            f"{r.failed:7d} {r.client_cpu:6.0%}"
+            + "".join(f" {c:>14}" for c in cells)
+            + f" {cpu:>12}"
         )
     print(
         "client: the load generator's CPU over the window (100% = one core); failed: "
-        "transfers that failed inside the window"
+        "transfers that failed inside the window; CPU ms/tx: Bayou's server process + its "
+        "function workers, per transfer"
     )
     for c in checks:
         verdict = "ok" if c.ok else "FAILED"

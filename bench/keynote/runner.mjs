@@ -386,7 +386,7 @@ async function runOne(cfg) {
   let warmup = null;
   if (cfg.warmup > 0) {
     const w = await run(cfg.warmup);
-    warmup = { tps: w.tps, failed: w.failed, errors: w.errors };
+    warmup = { tps: w.tps, failed: w.failed, errors: w.errors, completed: w.completed_total };
   }
   const result = await run(seconds);
   return { ...result, warmup, precompute_s: precomputeSeconds };

@@ -187,3 +187,54 @@ async def test_a_conflict_marks_the_documents_by_id_key_hot(db: Database) -> Non
     table = db.catalog.table("t")
     assert e.value.conflict_key == (table.by_id.id, ids.decode_id(id)[1])
     assert db.hot_keys.is_hot(e.value.conflict_key)
+
+
+async def test_a_hot_document_met_through_an_index_restarts_the_attempt_at_once(
+    db: Database,
+) -> None:
+    """The keynote transfer reads both accounts by index, then patches them: an attempt
+    that meets a hot account through the index restarts there — before its second read
+    and its writes run in vain — and its retry holds that account's admission lock."""
+    from bayou.database.schema_change import apply_schema
+
+    await apply_schema(db, SCHEMA_BY_N)
+    hot = await insert(db, "t", {"n": 1.0, "value": 0.0})
+    await insert(db, "t", {"n": 2.0, "value": 0.0})
+    table = db.catalog.table("t")
+    hot_key = (table.by_id.id, ids.decode_id(hot)[1])
+    db.hot_keys.mark(hot_key)
+    attempts: list[tuple[frozenset, list[float]]] = []
+
+    async def transfer(tx):
+        read: list[float] = []
+        attempts.append((tx.admission.held, read))
+        for n in (1.0, 2.0):
+            (doc,) = await tx.query(index("t.by_n", [("Eq", "n", n)])).collect()
+            read.append(n)
+            await tx.patch(doc["_id"], {"value": doc["value"] + 1})
+
+    await run_transaction(db, transfer)
+    assert attempts == [(frozenset(), []), (frozenset({hot_key}), [1.0, 2.0])]
+    assert (await db.begin().get(hot))["value"] == 1.0
+
+
+async def test_a_hot_key_stays_hot_while_a_queue_waits_on_its_lock() -> None:
+    """Its time to live counts from the last release that left waiters behind, not from
+    the conflict that made it hot: otherwise newcomers would stop queueing while the queue
+    still commits, and conflict with it."""
+    from bayou.database.contention import HotKeys
+
+    hot = HotKeys(ttl_s=0.05)
+    key = (b"i", b"k")
+    hot.mark(key)
+    held = await hot.acquire([key])
+    waiter = asyncio.ensure_future(hot.acquire([key]))
+    await asyncio.sleep(0.08)  # longer than the time to live
+    assert not hot.is_hot(key)  # nobody released yet: it expired
+    hot.mark(key)
+    await asyncio.sleep(0.08)
+    hot.release(held)  # the waiter is still queued at this release: hot again
+    assert hot.is_hot(key)
+    hot.release(await waiter)  # no one waits any more: it cools down after the ttl
+    await asyncio.sleep(0.08)
+    assert not hot.is_hot(key)

@@ -1,5 +1,6 @@
-"""`index_keys`: an ascending index scan without documents (what search postings use),
-on every engine."""
+"""`index_keys`: an index scan without documents (what search postings use, and queries
+over a local database, which take the documents from the document cache), on every
+engine."""
 
 from __future__ import annotations
 
@@ -30,3 +31,15 @@ async def test_index_keys_sees_the_snapshot_and_skips_tombstones(store: Persiste
     assert [k for k, _ in await store.index_keys(IDX, b"", None, 20, 10)] == [b"\x02", b"\x03"]
     assert len(await store.index_keys(IDX, b"", None, 15, 10)) == 4
     assert await store.index_keys(IDX, b"", None, 5, 10) == []
+
+
+async def test_index_keys_descending_matches_the_scan(store: Persistence) -> None:
+    await insert(store, 10, {k: did(i) for i, k in enumerate(ODD_KEYS)})
+    for start, end in ((b"", None), (b"a", b"a\xff")):
+        for limit in (1, 2, 100):
+            hits = await store.index_scan(IDX, start, end, 10, "desc", limit)
+            pairs = await store.index_keys(IDX, start, end, 10, limit, "desc")
+            assert pairs == [(h.key, h.revision.id) for h in hits]
+    assert [k for k, _ in await store.index_keys(IDX, b"", None, 10, 100, "desc")] == sorted(
+        ODD_KEYS, reverse=True
+    )

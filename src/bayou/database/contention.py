@@ -78,7 +78,11 @@ class HotKeys:
             if lock is None:
                 continue
             lock.release()
-            if not lock.locked() and not lock._waiters and key not in self._expiry:  # type: ignore[attr-defined]
+            if lock._waiters:  # type: ignore[attr-defined]
+                # Still contended: stay hot. A key that cooled down while a queue waited on
+                # it would let newcomers run unlocked into the queue's commits and conflict.
+                self.mark(key)
+            elif not lock.locked() and key not in self._expiry:
                 del self._locks[key]
 
 

@@ -150,8 +150,12 @@ class QueryStream:
                 self._mark_exhausted()
                 return None
         key, doc = self._buffer.popleft()
-        self._last_key = key
         assert self.table is not None
+        if self.tx.admission is not None:
+            # A hot document met through an index restarts the attempt now, as a point read
+            # of it does, rather than after the rest of the function ran in vain.
+            self.tx.admit((self.table.by_id.id, doc.internal_id))
+        self._last_key = key
         self.rows_read += 1
         self.bytes_read += doc.size
         self.tx.count_read(self.table, doc)
@@ -169,18 +173,16 @@ class QueryStream:
         lo, hi = self._lo, self._hi
         page_size = self._page
         self._page = min(self._page * 2, MAX_PAGE)
-        hits = await tx.db.persistence.index_scan(
-            index.id, lo, hi, tx.begin_ts, self.plan.order, page_size
+        hits = await tx.db.index_range(
+            table, index.id, lo, hi, tx.begin_ts, self.plan.order, page_size
         )
         full = len(hits) == page_size
         written = tx.writes
         merged: list[tuple[bytes, Doc]] = [
-            (h.key, Doc.from_revision(table, h.revision))
-            for h in hits
-            if (table.id, h.revision.id) not in written
+            (key, doc) for key, doc in hits if (table.id, doc.internal_id) not in written
         ]
         # Our own writes whose new key lies in the part of the range this page covers.
-        boundary = hits[-1].key if full else None
+        boundary = hits[-1][0] if full else None
         for (table_id, internal_id), w in written.items():
             if table_id != table.id or w.new is None:
                 continue

@@ -105,7 +105,7 @@ class Transaction:
         """The document `(table, internal_id)` as this transaction sees it; records the read."""
         write = self.writes.get((table.id, internal_id))
         if self.admission is not None:
-            self._admit((table.by_id.id, internal_id))
+            self.admit((table.by_id.id, internal_id))
         self._count_range()
         self.reads.add_point(table.by_id.id, internal_id)
         if write is not None:
@@ -186,7 +186,7 @@ class Transaction:
             )
         return index
 
-    def _admit(self, key: tuple[bytes, bytes]) -> None:
+    def admit(self, key: tuple[bytes, bytes]) -> None:
         admission = self.admission
         assert admission is not None
         if key not in admission.held and admission.hot.is_hot(key):

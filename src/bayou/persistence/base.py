@@ -68,6 +68,9 @@ class Persistence(Protocol):
 
     #: Human-readable description for start-up banners and `doctor` ("SQLite at /x/db.sqlite3").
     description: str
+    #: Reads cost no network round trip (SQLite, memory): a query then reads an index range's
+    #: keys and takes the documents from the document cache, fetching only what it misses.
+    local_reads: bool
 
     async def open(self) -> None:
         """Create the schema if needed and take the single-writer lease."""
@@ -115,10 +118,17 @@ class Persistence(Protocol):
         """
 
     async def index_keys(
-        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+        self,
+        index_id: bytes,
+        start: bytes,
+        end: bytes | None,
+        ts: int,
+        limit: int,
+        order: Order = "asc",
     ) -> list[tuple[bytes, bytes]]:
-        """`index_scan` in ascending order without the documents: `(key, document_id)`
-        pairs (search postings carry what ranking needs in their keys)."""
+        """`index_scan` without the documents: `(key, document_id)` pairs (search postings
+        carry what ranking needs in their keys; a query over a local database takes its
+        documents from the document cache)."""
 
     async def scan_table(
         self, table_id: bytes, ts: int, after: bytes | None, limit: int

@@ -70,6 +70,8 @@ class _Ordered(Generic[_Row]):
 class MemoryPersistence:
     """Persistence in this process's memory (see the module docstring)."""
 
+    local_reads = True
+
     def __init__(self) -> None:
         self.description = "in memory (nothing is saved)"
         self._tables: dict[bytes, _Ordered[DocumentRevision]] = {}
@@ -171,16 +173,24 @@ class MemoryPersistence:
         return hits
 
     async def index_keys(
-        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+        self,
+        index_id: bytes,
+        start: bytes,
+        end: bytes | None,
+        ts: int,
+        limit: int,
+        order: Order = "asc",
     ) -> list[tuple[bytes, bytes]]:
         self._check_open()
         index = self._indexes.get(index_id)
         if index is None or limit <= 0 or (end is not None and end <= start):
             return []
         keys = index.keys
+        lo = bisect_left(keys, start)
         hi = len(keys) if end is None else bisect_left(keys, end)
+        positions = range(lo, hi) if order == "asc" else range(hi - 1, lo - 1, -1)
         out: list[tuple[bytes, bytes]] = []
-        for i in range(bisect_left(keys, start), hi):
+        for i in positions:
             entry = index.histories[keys[i]].at(ts)
             if entry is not None and entry[1] is not None:
                 out.append((keys[i], entry[1]))

@@ -64,6 +64,8 @@ class PostgresPersistence:
     `require_ssl` adds `sslmode=require` unless the URL sets `sslmode` itself.
     """
 
+    local_reads = False
+
     def __init__(
         self,
         url: str,
@@ -398,12 +400,18 @@ class PostgresPersistence:
         return hits
 
     async def index_keys(
-        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+        self,
+        index_id: bytes,
+        start: bytes,
+        end: bytes | None,
+        ts: int,
+        limit: int,
+        order: Order = "asc",
     ) -> list[tuple[bytes, bytes]]:
         if (end is not None and end <= start) or limit <= 0:
             return []
         params = _range_params(index_id, start, end, ts, limit)
-        rows = await self._fetch(q.INDEX_KEYS[end is not None], params)
+        rows = await self._fetch(q.INDEX_KEYS[order, end is not None], params)
         return [(prefix + suffix if suffix else prefix, doc) for prefix, suffix, doc in rows]
 
     async def scan_table(

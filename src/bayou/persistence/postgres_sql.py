@@ -202,8 +202,8 @@ ORDER BY i.key_prefix {order}, i.key_suffix {order}
 """
 
 
-def _index_keys(bounded: bool) -> str:
-    """The live keys of an index range at a snapshot, ascending, without documents."""
+def _index_keys(order: str, bounded: bool) -> str:
+    """The live keys of an index range at a snapshot, in `order`, without documents."""
     upper = (
         "AND i.key_prefix <= %(end_prefix)b"
         " AND (i.key_prefix, i.key_suffix) < (%(end_prefix)b, %(end_suffix)b)"
@@ -222,12 +222,16 @@ WHERE i.index_id = %(index_id)b
       WHERE n.index_id = i.index_id AND n.key_prefix = i.key_prefix
         AND n.key_sha256 = i.key_sha256 AND n.ts > i.ts AND n.ts <= %(ts)b
   )
-ORDER BY i.key_prefix ASC, i.key_suffix ASC
+ORDER BY i.key_prefix {order}, i.key_suffix {order}
 LIMIT %(limit)b
 """
 
 
-INDEX_KEYS = {bounded: _index_keys(bounded) for bounded in (True, False)}
+INDEX_KEYS = {
+    (order, bounded): _index_keys(order.upper(), bounded)
+    for order in ("asc", "desc")
+    for bounded in (True, False)
+}
 
 INDEX_SCAN = {
     (order, bounded): _index_scan(order.upper(), bounded)

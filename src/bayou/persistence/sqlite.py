@@ -78,6 +78,8 @@ GROUP BY id HAVING json_value IS NOT NULL ORDER BY id LIMIT ?
 class SqlitePersistence:
     """Persistence in one SQLite file; see the module docstring for the threading model."""
 
+    local_reads = True
+
     def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self.description = f"SQLite at {self.path}"
@@ -292,14 +294,22 @@ class SqlitePersistence:
         return hits
 
     async def index_keys(
-        self, index_id: bytes, start: bytes, end: bytes | None, ts: int, limit: int
+        self,
+        index_id: bytes,
+        start: bytes,
+        end: bytes | None,
+        ts: int,
+        limit: int,
+        order: Order = "asc",
     ) -> list[tuple[bytes, bytes]]:
         if end is None:
-            sql, params = _SCAN_ASC_OPEN, (index_id, start, ts, limit)
+            sql = _SCAN_ASC_OPEN if order == "asc" else _SCAN_DESC_OPEN
+            params: tuple = (index_id, start, ts, limit)
         elif end <= start:
             return []
         else:
-            sql, params = _SCAN_ASC, (index_id, start, end, ts, limit)
+            sql = _SCAN_ASC if order == "asc" else _SCAN_DESC
+            params = (index_id, start, end, ts, limit)
         return [(key, doc) for key, _ts, _table, doc in self._r.execute(sql, params).fetchall()]
 
     async def scan_table(

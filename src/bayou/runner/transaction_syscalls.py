@@ -168,21 +168,41 @@ class TransactionSyscalls:
         return {"_id": await self.tx.insert(_string(args, "table"), value)}
 
     async def shallow_merge(self, args: dict) -> Any:
+        id = await self._patch(args)
+        return await self.get({"id": id, "table": args.get("table")})
+
+    async def _patch(self, args: dict) -> str:
         fields = self._written(args, undefined=True)
         if not isinstance(fields, dict):
             raise BadRequest("patch() needs an object of fields", code="InvalidDocument")
         id = _string(args, "id")
         await self.tx.patch(id, fields, table=args.get("table"))
-        return await self.get({"id": id, "table": args.get("table")})
+        return id
 
     async def replace(self, args: dict) -> Any:
+        id = await self._replace(args)
+        return await self.get({"id": id, "table": args.get("table")})
+
+    async def _replace(self, args: dict) -> str:
         value = self._written(args, undefined=True)
         if not isinstance(value, dict):
             raise BadRequest("replace() needs an object", code="InvalidDocument")
         value = {k: v for k, v in value.items() if v is not UNDEFINED}
         id = _string(args, "id")
         await self.tx.replace(id, value, table=args.get("table"))
-        return await self.get({"id": id, "table": args.get("table")})
+        return id
+
+    async def deferred_write(self, op: str, args: Any) -> None:
+        """A write the worker resolved without waiting (a deferred write): nobody reads its
+        result, so the written document is not read back and encoded for it."""
+        if op == "1.0/shallowMerge" and isinstance(args, dict):
+            await self._patch(args)
+        elif op == "1.0/replace" and isinstance(args, dict):
+            await self._replace(args)
+        elif op == "1.0/remove" and isinstance(args, dict):
+            await self.tx.delete(_string(args, "id"), table=args.get("table"))
+        else:
+            await self.async_syscall(op, args)
 
     async def remove(self, args: dict) -> Any:
         id = _string(args, "id")

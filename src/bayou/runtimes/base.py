@@ -70,6 +70,17 @@ class SyscallHandler(Protocol):
     async def async_syscall(self, op: str, args: Any) -> Any: ...
 
 
+async def deferred_write(handler: SyscallHandler, op: str, args: Any) -> None:
+    """A write the worker resolved without waiting for it (its result is never read):
+    through the handler's own `deferred_write` when it has one (which skips building the
+    result), else as any syscall. Raises as the write fails."""
+    write = getattr(handler, "deferred_write", None)
+    if write is not None:
+        await write(op, args)
+    else:
+        await handler.async_syscall(op, args)
+
+
 @dataclass
 class Invocation:
     """A call of one exported function of one module set."""

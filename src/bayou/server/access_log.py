@@ -33,6 +33,32 @@ def request_id(scope: Scope) -> str:
     return secrets.token_hex(8)
 
 
+def enabled() -> bool:
+    return log.isEnabledFor(logging.INFO)
+
+
+def write_line(method: str, path: str, status: int, started: float, rid: str) -> None:
+    """The access line of one finished request (`started`: `time.perf_counter()`)."""
+    duration = round((time.perf_counter() - started) * 1000, 1)
+    log.info(
+        "%s %s %d %.1fms req=%s",
+        method,
+        path,
+        status,
+        duration,
+        rid,
+        extra={
+            "fields": {
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": duration,
+                "request_id": rid,
+            }
+        },
+    )
+
+
 class AccessLogMiddleware:
     """Log each HTTP request once its response is sent (or has failed)."""
 
@@ -40,7 +66,7 @@ class AccessLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http" or not enabled():
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -58,22 +84,4 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, logged_send)
         finally:
-            duration = round((time.perf_counter() - started) * 1000, 1)
-            method, path = scope["method"], scope["path"]
-            log.info(
-                "%s %s %d %.1fms req=%s",
-                method,
-                path,
-                status,
-                duration,
-                rid,
-                extra={
-                    "fields": {
-                        "method": method,
-                        "path": path,
-                        "status": status,
-                        "duration_ms": duration,
-                        "request_id": rid,
-                    }
-                },
-            )
+            write_line(scope["method"], scope["path"], status, started, rid)

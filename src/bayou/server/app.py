@@ -28,6 +28,7 @@ from bayou.server import (
 )
 from bayou.server.access_log import AccessLogMiddleware
 from bayou.server.auth import UserTokenMiddleware
+from bayou.server.function_front import FunctionFront
 from bayou.server.http import error_response
 from bayou.server.middleware import CorsMiddleware, ErrorMiddleware
 
@@ -38,10 +39,12 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     )
 
 
-def api_app(backend: Backend) -> Starlette:
-    # Starlette tries routes in order: the function API, the hot path, first.
+def api_app(backend: Backend) -> FunctionFront:
+    # The function API's hot routes skip the router and middleware (`function_front`);
+    # Starlette tries routes in order: the rest of the function API first.
+    api = function_routes.FunctionApi(backend)
     routes = [
-        *function_routes.routes(backend),
+        *function_routes.routes(backend, api),
         *meta_routes.routes(backend),
         *deploy_routes.routes(backend),
         *env_routes.routes(backend),
@@ -53,7 +56,7 @@ def api_app(backend: Backend) -> Starlette:
         *http_action_routes.api_routes(backend),
         *dashboard_routes.routes(backend),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[
             Middleware(AccessLogMiddleware),
@@ -64,6 +67,7 @@ def api_app(backend: Backend) -> Starlette:
         ],
         exception_handlers={404: _not_found, 405: _not_found},
     )
+    return FunctionFront(app, backend, api)
 
 
 def site_app(backend: Backend) -> Starlette:

@@ -90,13 +90,18 @@ class UserTokenMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            header = Headers(scope=scope).get("authorization")
-            if header is not None and _is_bearer(header):
-                try:
-                    scope[SCOPE_KEY] = await verify_user(self.backend, header[7:].strip())
-                except BayouError as e:
-                    scope[SCOPE_KEY] = e
+            await verify_bearer(self.backend, scope, Headers(scope=scope).get("authorization"))
         await self.app(scope, receive, send)
+
+
+async def verify_bearer(backend: Backend, scope: Scope, header: str | None) -> None:
+    """Verify a request's bearer token (its `Authorization` header) and leave the identity,
+    or the refusal, in its scope for `request_identity`."""
+    if header is not None and _is_bearer(header):
+        try:
+            scope[SCOPE_KEY] = await verify_user(backend, header[7:].strip())
+        except BayouError as e:
+            scope[SCOPE_KEY] = e
 
 
 def _is_bearer(header: str) -> bool:

@@ -146,6 +146,10 @@ class FunctionApi:
         spec = code.function(path) if code is not None else None
         return spec is not None and spec.udf_type == "action"
 
+    async def handle(self, request: Request, kind: Kind) -> Response:
+        """`/api/query`, `/api/mutation` or `/api/action` (`bayou.server.function_front`)."""
+        return await self._run(request, kind)
+
     async def query(self, request: Request) -> Response:
         return await self._run(request, "query")
 
@@ -214,8 +218,8 @@ class FunctionApi:
         return json_response({"results": results})
 
 
-def routes(backend: Backend) -> list[Route]:
-    api = FunctionApi(backend)
+def routes(backend: Backend, api: FunctionApi | None = None) -> list[Route]:
+    api = api or FunctionApi(backend)
     return [
         Route("/api/query", api.query, methods=["POST"]),
         Route("/api/mutation", api.mutation, methods=["POST"]),

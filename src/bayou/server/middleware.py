@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bayou.errors import BayouError, InternalError
@@ -13,6 +14,24 @@ from bayou.server.http import error_response
 log = logging.getLogger("bayou.server")
 
 CORS_METHODS = "GET, POST, OPTIONS, PATCH, DELETE, PUT"
+
+
+def failure_response(exc: Exception, scope: Scope) -> Response:
+    """The answer to a request whose handler raised `exc`: a `BayouError`'s own
+    `{code, message}`, anything else logged and hidden behind a 500."""
+    if isinstance(exc, BayouError):
+        return error_response(exc)
+    log.error("unhandled error in %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+    return error_response(InternalError("Your request couldn't be completed. Try again later."))
+
+
+def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
+    """The CORS headers of a response to a request from `origin` (mirrored, never decoded)."""
+    return [
+        (b"access-control-allow-origin", origin),
+        (b"access-control-allow-credentials", b"true"),
+        (b"vary", b"origin"),
+    ]
 
 
 class ErrorMiddleware:
@@ -35,16 +54,14 @@ class ErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except BayouError as e:
+        except Exception as e:
             if started:
+                if not isinstance(e, BayouError):
+                    log.exception(
+                        "unhandled error in %s %s", scope.get("method"), scope.get("path")
+                    )
                 raise
-            await error_response(e)(scope, receive, send)
-        except Exception:
-            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            internal = InternalError("Your request couldn't be completed. Try again later.")
-            await error_response(internal)(scope, receive, send)
+            await failure_response(e, scope)(scope, receive, send)
 
 
 class CorsMiddleware:
@@ -65,11 +82,7 @@ class CorsMiddleware:
         if origin is None:
             await self.app(scope, receive, send)
             return
-        cors = [
-            (b"access-control-allow-origin", origin),
-            (b"access-control-allow-credentials", b"true"),
-            (b"vary", b"origin"),
-        ]
+        cors = cors_headers(origin)
         if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
             preflight = [
                 *cors,

@@ -367,6 +367,33 @@ async def test_deferred_writes_reach_the_handler_in_order_with_fewer_round_trips
     assert (db.docs[a]["value"], db.docs[b]["value"]) == (4.0, 6.0)
 
 
+class WritesWithoutReadBack(FakeDb):
+    """A handler with `deferred_write`: deferred writes go there, not to `async_syscall`."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.deferred: list[str] = []
+
+    async def deferred_write(self, op: str, args: dict[str, Any]) -> None:
+        self.deferred.append(op)
+        await self.async_syscall(op, args)
+
+
+async def test_deferred_writes_go_to_the_handler_s_deferred_write(runtime: JsRuntime) -> None:
+    db = WritesWithoutReadBack(runtime, APP_VERSION)
+    a = db.add("counters", value=10.0)
+    b = db.add("counters", value=0.0)
+    args = {"from": a, "to": b, "amount": 3}
+    deferred = invocation("messages.js:transfer", args, udf_type="mutation", defer_writes=True)
+    assert (await runtime.invoke(deferred, db)).ok
+    assert db.deferred == ["1.0/shallowMerge", "1.0/shallowMerge"]
+    assert (
+        await runtime.invoke(invocation("messages.js:transfer", args, udf_type="mutation"), db)
+    ).ok
+    assert len(db.deferred) == 2  # awaited writes are ordinary syscalls
+    assert (db.docs[a]["value"], db.docs[b]["value"]) == (4.0, 6.0)
+
+
 async def test_a_failed_deferred_write_voids_the_call_and_nothing_after_it_runs(
     runtime: JsRuntime,
 ) -> None:

@@ -15,6 +15,7 @@ from bayou.runtimes.base import (
     LogLine,
     SyscallHandler,
     UdfKind,
+    deferred_write,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "LogLine",
     "SyscallHandler",
     "UdfKind",
+    "deferred_write",
 ]

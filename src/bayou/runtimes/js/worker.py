@@ -45,7 +45,12 @@ from bayou.errors import ConvexError, InternalError
 from bayou.runtimes.confinement import Policy, launcher_command
 from bayou.runtimes.js.analysis import AnalysisError
 from bayou.runtimes.js.eager import start_eagerly
-from bayou.runtimes.js.invocation import Invocation, InvocationResult, SyscallHandler
+from bayou.runtimes.js.invocation import (
+    Invocation,
+    InvocationResult,
+    SyscallHandler,
+    deferred_write,
+)
 from bayou.values.json import encode_int64, to_json
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.mjs")
@@ -505,6 +510,9 @@ class Worker:
                     if sid > 0 and state.result is not None:
                         continue  # the call returned without awaiting this syscall
                     try:
+                        if sid < 0:
+                            await deferred_write(handler, op, args)
+                            continue
                         value = await handler.async_syscall(op, args)
                         if sid > 0:
                             results.append([sid, 1, value])

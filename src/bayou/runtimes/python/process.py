@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from bayou.errors import BayouError, ConvexError, OccError
-from bayou.runtimes.base import Invocation, InvocationResult, SyscallHandler
+from bayou.runtimes.base import Invocation, InvocationResult, SyscallHandler, deferred_write
 from bayou.runtimes.python.frames import decode, encode
 from bayou.values import json as vjson
 from bayou.values import to_value
@@ -276,9 +276,18 @@ class WorkerProcess:
         )
 
     async def _syscall(
-        self, op: str, args: Any, syscalls: SyscallHandler, conflicts: list[OccError]
+        self,
+        op: str,
+        args: Any,
+        syscalls: SyscallHandler,
+        conflicts: list[OccError],
+        *,
+        deferred: bool = False,
     ) -> list[Any]:
         try:
+            if deferred:
+                await deferred_write(syscalls, op, args)
+                return [1, None]
             return [1, await syscalls.async_syscall(op, args)]
         except asyncio.CancelledError:
             raise
@@ -302,7 +311,7 @@ class WorkerProcess:
                 if sid > 0:
                     answers.append([sid, 0, error_of(deferred_failed[0])])
                 continue
-            outcome = await self._syscall(op, args, syscalls, conflicts)
+            outcome = await self._syscall(op, args, syscalls, conflicts, deferred=sid < 0)
             if sid < 0 and outcome[0] == 0:
                 deferred_failed.append(Exception(outcome[1].get("message")))
             elif sid > 0:
