@@ -229,3 +229,29 @@ async def test_write_limits(db: Database) -> None:
     with pytest.raises(BadRequest) as e:
         await tx.insert("t", {"s": "x" * 200})
     assert e.value.code == "TooManyBytesWritten"
+
+
+async def test_index_reads_from_the_document_cache_match_reads_from_storage(
+    messages: Database,
+) -> None:
+    """Over a local database an index range takes its documents from the document cache
+    when it knows them: the documents, to the type of every value and in both orders,
+    must be those decoded from storage."""
+    from bayou.values import json as vjson
+
+    db = messages
+    tx = db.begin()
+    for n, extra in ((6.0, {"big": Int64(2**60), "neg": -0.0}), (7.0, {"raw": b"\x00\xff"})):
+        await tx.insert("messages", {"channel": "c", "author": "dan", "n": n, **extra})
+    await db.commit(tx)
+    for order in ("asc", "desc"):
+        query = index("messages.by_n", [("Gte", "n", 2.0)], order)
+        await db.begin().query(query).collect()  # at the latest timestamp: fills the cache
+        hits = db.documents.hits
+        cached = await db.begin().query(query).collect()
+        assert (db.documents.hits - hits == 6) == db.persistence.local_reads
+        db.documents.clear()
+        stored = await db.begin().query(query).collect()
+        assert [vjson.dumps(d) for d in cached] == [vjson.dumps(d) for d in stored]
+        assert [type(d["n"]) for d in cached] == [float] * len(stored) == [float] * 6
+        assert [d["n"] for d in cached] == sorted((d["n"] for d in stored), reverse=order == "desc")

@@ -166,12 +166,14 @@ class Database:
     ) -> list[tuple[bytes, Doc]]:
         """Up to `limit` live keys of an index range of `table` at `ts`, with their documents.
 
-        Over a local database the documents come from the document cache where it knows
-        them (no query and no JSON decoding per document), and the rest in one read; over
-        a remote one the scan fetches them with the keys, in one round trip.
+        Over a local database a user table's documents come from the document cache where
+        it knows them (no query and no JSON decoding per document), and the rest in one
+        read; over a remote one the scan fetches them with the keys, in one round trip.
         """
         persistence = self.persistence
-        if not persistence.local_reads:
+        if not persistence.local_reads or table.is_system:
+            # System documents are written unchecked (a cron's arguments as the CLI sent
+            # them): only their stored JSON is canonical, so they are always decoded from it.
             hits = await persistence.index_scan(index_id, start, end, ts, order, limit)
             return [(h.key, Doc.from_revision(table, h.revision)) for h in hits]
         keys = await persistence.index_keys(index_id, start, end, ts, limit, order)
