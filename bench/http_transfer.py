@@ -202,6 +202,16 @@ def run_wrk(
     return tps, latency, requests, bad
 
 
+def cpu_per_transfer(
+    pid: int, before: tuple[float, float], transfers: int
+) -> tuple[float, float, str]:
+    """(server ms, workers ms, a printable phrase) of CPU per transfer since `before`."""
+    after = process_cpu(pid)
+    server = 1000 * (after[0] - before[0]) / transfers
+    workers = 1000 * max(0.0, after[1] - before[1]) / transfers
+    return server, workers, f"  CPU/transfer {server:.2f} ms server + {workers:.2f} ms workers"
+
+
 def measure(
     target: str, url: str, ids: Path, wrk: str, args: argparse.Namespace, pid: int | None = None
 ) -> list[Result]:
@@ -211,16 +221,11 @@ def measure(
         before = process_cpu(pid) if pid else None
         tps, latency, requests, bad = run_wrk(wrk, url, ids, distribution, args, args.duration)
         result = Result(target, distribution, tps, latency, requests, bad)
+        cpu = ""
         if before is not None and pid and requests:
-            after = process_cpu(pid)
-            result.server_cpu_ms = 1000 * (after[0] - before[0]) / requests
-            result.worker_cpu_ms = 1000 * max(0.0, after[1] - before[1]) / requests
-        cpu = (
-            f"  CPU/transfer {result.server_cpu_ms:.2f} ms server + "
-            f"{result.worker_cpu_ms:.2f} ms workers"
-            if result.server_cpu_ms is not None
-            else ""
-        )
+            result.server_cpu_ms, result.worker_cpu_ms, cpu = cpu_per_transfer(
+                pid, before, requests
+            )
         print(
             f"  {target:9} {distribution:8} {tps:9.0f} tx/s  mean latency {latency:>8}  "
             f"bad responses {bad}{cpu}",

@@ -74,7 +74,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import orjson
-from http_transfer import BENCH, ROOT, free_port, post, process_cpu, serving
+from http_transfer import BENCH, ROOT, cpu_per_transfer, free_port, post, process_cpu, serving
 
 KEYNOTE = BENCH / "keynote"
 APPS = BENCH / "apps"
@@ -329,13 +329,7 @@ def run_load(
     transfers = out["completed_total"] + warm.get("completed", 0)
     cpu = ""
     if before is not None and pid and transfers:
-        after = process_cpu(pid)
-        result.server_cpu_ms = 1000 * (after[0] - before[0]) / transfers
-        result.worker_cpu_ms = 1000 * max(0.0, after[1] - before[1]) / transfers
-        cpu = (
-            f"  CPU/transfer {result.server_cpu_ms:.2f} ms server + "
-            f"{result.worker_cpu_ms:.2f} ms workers"
-        )
+        result.server_cpu_ms, result.worker_cpu_ms, cpu = cpu_per_transfer(pid, before, transfers)
     log(
         f"  {name:18} α={alpha:<4g} {result.tps:8.0f} tx/s  p50 {result.p50_ms:7.1f} ms  "
         f"p99 {result.p99_ms:7.1f} ms  failed {result.failed} "
