@@ -39,9 +39,6 @@ class FunctionFront:
         self.backend = backend
         self.api = api
 
-    def __getattr__(self, name: str):  # the wrapped app's `state`, `routes`, … (tests)
-        return getattr(self.app, name)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             kind = FAST_PATHS.get(scope["path"])
