@@ -10,7 +10,7 @@ import signal
 import pytest
 
 from bayou.errors import RateLimited
-from bayou.runtimes.js import JsRuntime
+from bayou.runtimes.js import JsRuntime, Module
 from bayou.runtimes.js.worker import ACTIVE_CALL
 from tests.runtimes.js.fakedb import FakeDb, invocation
 
@@ -285,5 +285,24 @@ async def test_a_mutation_finding_every_slot_taken_too_long_is_refused(
         assert refused.value.code == "TooManyConcurrentRequests"
         released.set()
         assert (await holder).ok
+    finally:
+        await rt.close()
+
+
+async def test_evaluating_the_modules_in_a_fresh_context_is_not_charged_to_the_call(
+    pushed_error_app: list[Module], node: str
+) -> None:
+    # slowImport.js computes for a second or so at its top level (past the watchdog's probe
+    # grace too); the call's own limit is 50 ms.
+    rt = JsRuntime(node=node, workers=1)
+    await rt.start()
+    try:
+        await rt.load("slow", pushed_error_app)
+        db = FakeDb(rt, "slow")
+        call = invocation("slowImport.js:quick", version="slow", timeout_s=0.05)
+        first = await rt.invoke(call, db)
+        assert first.ok, first.error_message
+        assert first.value_json == '"quick"'
+        assert (await rt.invoke(call, db)).ok
     finally:
         await rt.close()

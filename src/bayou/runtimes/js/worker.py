@@ -57,6 +57,9 @@ WORKER_SCRIPT = Path(__file__).with_name("worker.mjs")
 WATCHDOG_GRACE_S = 0.05
 PROBE_GRACE_S = 1.0  # how long a worker past a call's deadline has to answer a ping
 CANCEL_GRACE_S = 2.0
+# Evaluating the app's modules in a fresh realm is not charged to the call that triggered
+# it; the watchdog allows this much for it (as push analysis allows a module).
+EVALUATION_ALLOWANCE_S = 10.0
 READY_TIMEOUT_S = 30.0
 MAX_VERSIONS_PER_WORKER = 24  # the app and its component definitions, and older pushes
 NODE_FLAGS = ("--experimental-vm-modules", "--no-warnings")
@@ -451,6 +454,11 @@ class Worker:
                     fut.set_result(msg["result"])
                 else:
                     fut.set_exception(AnalysisError(msg["message"], code=msg.get("code")))
+        elif kind == "evaluating":
+            state = self.calls.get(msg["id"])
+            if state is not None and self._watched is state:
+                self._end_probe()
+                self._deadline = (self._deadline or self._loop.time()) + EVALUATION_ALLOWANCE_S
         elif kind == "retire":
             self.retiring = True
             if self._on_retire_callback is not None:
