@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from bayou.database.catalog import Catalog
 from bayou.database.contention import Key
 from bayou.database.document import Doc
+from bayou.database.in_flight import InFlight
 from bayou.database.index_key import document_key
 from bayou.database.read_set import ReadSet
 from bayou.database.search.postings import commit_postings
@@ -46,6 +47,8 @@ class CommitRows:
     documents: list[DocumentRevision] = field(default_factory=list)
     indexes: list[IndexEntry] = field(default_factory=list)
     keys: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # (index id, key) of every index key added or removed (not those merely rewritten).
+    moved: list[tuple[bytes, bytes]] = field(default_factory=list)
     tables: set[str] = field(default_factory=set)
     catalog: Catalog | None = None  # set when the commit changed metadata
 
@@ -91,6 +94,11 @@ def commit_rows(tx_writes, catalog: Catalog, ts: int) -> CommitRows:
                 rows.keys.append((index.id, old_key))
             if new_key is not None and new_key != old_key:
                 rows.keys.append((index.id, new_key))
+            if old_key != new_key:
+                if old_key is not None:
+                    rows.moved.append((index.id, old_key))
+                if new_key is not None:
+                    rows.moved.append((index.id, new_key))
             if index.kind == "by_id" or old_key == new_key:
                 continue  # by_id lives in the documents table; unmoved keys need no entry
             if old_key is not None:
@@ -188,6 +196,7 @@ class Committer:
         documents: list[DocumentRevision] = []
         indexes: list[IndexEntry] = []
         globals_: dict[str, object] = {}
+        moved: list[tuple[bytes, bytes]] = []
         raw: list[_Request] = []
         for req in batch:
             tx = req.tx
@@ -196,6 +205,9 @@ class Committer:
             if tx is None:
                 indexes.extend(req.raw_indexes or ())
                 raw.append(req)
+                continue
+            if tx.overlay is not None and tx.overlay.failed:
+                rejected.append((req, tx.overlay.conflict()))  # it read a commit that failed
                 continue
             reads = tx.finalize_reads()
             conflict = db.write_log.first_conflict(reads, tx.begin_ts)
@@ -225,36 +237,29 @@ class Committer:
             pending.append(LogEntry.create(ts, tuple(rows.keys), tuple(sorted(rows.tables))))
             documents.extend(rows.documents)
             indexes.extend(rows.indexes)
+            moved.extend(rows.moved)
             if tx.globals:
                 globals_.update(tx.globals)
             accepted.append((req, ts, rows))
-        if accepted or raw:
-            started = time.perf_counter()
-            try:
-                await db.persistence.write(documents, indexes, globals_ or None)
-            except BaseException as e:
-                err = (
-                    e
-                    if isinstance(e, BayouError)
-                    else InternalError(f"Writing the commit failed: {e}")
+        published = _published_documents(accepted)
+        flight = None
+        if accepted and not raw and catalog is db.catalog:
+            # Sequenced: hand hot locks on now; the next holders read through the batch.
+            flight = db.in_flight = InFlight(accepted[-1][1], published, moved)
+            for req, _, _ in accepted:
+                if req.tx.on_sequenced is not None:
+                    req.tx.on_sequenced()
+        durable = False
+        try:
+            if accepted or raw:
+                durable = await self._write(
+                    accepted, raw, pending, catalog, published, documents, indexes, globals_
                 )
-                if err.code == "LeaseLost":
-                    db.fail(err)
-                elif isinstance(e, Exception):
-                    log.error("%d commit(s) failed: %s", len(accepted) + len(raw), err.message)
-                for req in [*(a[0] for a in accepted), *raw]:
-                    if not req.future.done():
-                        req.future.set_exception(err)
-                accepted, raw = [], []
-                if not isinstance(e, Exception):
-                    raise
-            else:
-                if pending:
-                    db._publish(pending, catalog, _published_documents(accepted))
-                self.batches += 1
-                self.commits += len(accepted)
-                for observer in self.observers:
-                    observer(len(accepted), time.perf_counter() - started)
+        finally:
+            if flight is not None:
+                if db.in_flight is flight:
+                    db.in_flight = None
+                flight.finish(ok=durable)
         for req in raw:
             if not req.future.done():
                 req.future.set_result(0)
@@ -264,6 +269,45 @@ class Committer:
         for req, err in rejected:
             if not req.future.done():
                 req.future.set_exception(err)
+
+    async def _write(
+        self,
+        accepted: list[tuple[_Request, int, CommitRows]],
+        raw: list[_Request],
+        pending: list[LogEntry],
+        catalog: Catalog,
+        published: list[tuple[tuple[bytes, bytes], int, Doc | None]],
+        documents: list[DocumentRevision],
+        indexes: list[IndexEntry],
+        globals_: dict[str, object],
+    ) -> bool:
+        """Persist and publish a validated batch: whether it is durable. On failure every
+        caller's future gets the error."""
+        db = self._db
+        started = time.perf_counter()
+        try:
+            await db.persistence.write(documents, indexes, globals_ or None)
+        except BaseException as e:
+            err = (
+                e if isinstance(e, BayouError) else InternalError(f"Writing the commit failed: {e}")
+            )
+            if err.code == "LeaseLost":
+                db.fail(err)
+            elif isinstance(e, Exception):
+                log.error("%d commit(s) failed: %s", len(accepted) + len(raw), err.message)
+            for req in [*(a[0] for a in accepted), *raw]:
+                if not req.future.done():
+                    req.future.set_exception(err)
+            if not isinstance(e, Exception):
+                raise
+            return False
+        if pending:
+            db._publish(pending, catalog, published)
+        self.batches += 1
+        self.commits += len(accepted)
+        for observer in self.observers:
+            observer(len(accepted), time.perf_counter() - started)
+        return True
 
 
 def resolve_commit_ts(tx: Transaction, ts: int) -> None:

@@ -29,6 +29,7 @@ from bayou.database.committer import Committer
 from bayou.database.contention import HotKeys
 from bayou.database.document import Doc
 from bayou.database.document_cache import DocumentCache
+from bayou.database.in_flight import InFlight
 from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
 from bayou.database.migrations import FORMAT, MIGRATIONS, Migration, check_format, migrate
@@ -73,6 +74,8 @@ class Database:
         self.fatal: BayouError | None = None
         self.fatal_event = asyncio.Event()
         self.documents = DocumentCache()
+        # The batch the committer is making durable, once sequenced (`in_flight.py`).
+        self.in_flight: InFlight | None = None
         self.catalog = Catalog()
         self.latest_ts = 0
         self._catalogs: list[tuple[int, Catalog]] = []
@@ -130,8 +133,20 @@ class Database:
         ts: int | None = None,
         namespace: str = "",
         limits: TransactionLimits | None = None,
+        through_in_flight: bool = False,
     ) -> Transaction:
-        """A transaction at the latest timestamp (or at `ts`, read-only history reads)."""
+        """A transaction at the latest timestamp (or at `ts`, read-only history reads).
+
+        `through_in_flight`: when the committer is making a batch durable, read at that
+        batch's timestamp through it (a hot lock holder whose predecessor is in it).
+        """
+        flight = self.in_flight
+        if through_in_flight and ts is None and flight is not None and not flight.done:
+            tx = Transaction(
+                self, flight.ts, self.catalog, namespace=namespace, limits=limits or self.limits
+            )
+            tx.overlay = flight
+            return tx
         if ts is None or ts == self.latest_ts:
             ts, catalog = self.latest_ts, self.catalog
         else:
@@ -163,25 +178,45 @@ class Database:
         ts: int,
         order: Order,
         limit: int,
+        overlay: InFlight | None = None,
     ) -> list[tuple[bytes, Doc]]:
         """Up to `limit` live keys of an index range of `table` at `ts`, with their documents.
 
         Over a local database a user table's documents come from the document cache where
         it knows them (no query and no JSON decoding per document), and the rest in one
         read; over a remote one the scan fetches them with the keys, in one round trip.
+        Through an `overlay` (the in-flight batch, which `ts` is the timestamp of) the keys
+        come from storage when the batch moved none of the range's keys (else the read
+        waits for the batch), and the documents the batch wrote from it.
         """
+        if overlay is not None:
+            if overlay.failed:
+                raise overlay.conflict()
+            if not overlay.done and overlay.moves_within(index_id, start, end):
+                await overlay.settle()
         persistence = self.persistence
         if not persistence.local_reads or table.is_system:
             # System documents are written unchecked (a cron's arguments as the CLI sent
             # them): only their stored JSON is canonical, so they are always decoded from it.
             hits = await persistence.index_scan(index_id, start, end, ts, order, limit)
-            return [(h.key, Doc.from_revision(table, h.revision)) for h in hits]
+            if overlay is None:
+                return [(h.key, Doc.from_revision(table, h.revision)) for h in hits]
+            out = []
+            for h in hits:
+                known, doc = overlay.lookup((table.id, h.revision.id))
+                if not known or doc is None:
+                    doc = Doc.from_revision(table, h.revision)
+                out.append((h.key, doc))
+            return out
         keys = await persistence.index_keys(index_id, start, end, ts, limit, order)
         cache = self.documents
         found: dict[bytes, Doc | None] = {}
         missing: list[tuple[bytes, bytes]] = []
         for _, document_id in keys:
-            known, doc = cache.lookup((table.id, document_id), ts)
+            key = (table.id, document_id)
+            known, doc = (False, None) if overlay is None else overlay.lookup(key)
+            if not known:
+                known, doc = cache.lookup(key, ts)
             if known:
                 found[document_id] = doc
             else:
@@ -208,6 +243,8 @@ class Database:
     async def commit(self, tx: Transaction) -> int:
         """Validate and persist; returns the commit timestamp or raises OccError."""
         if not tx.writes and not tx.globals:
+            if tx.overlay is not None:
+                await tx.overlay.settle()  # what it read must be durable before it is told
             return tx.begin_ts  # nothing to make durable: serializable at its snapshot
         if self.fatal is not None:
             raise self.fatal

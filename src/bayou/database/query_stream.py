@@ -174,7 +174,7 @@ class QueryStream:
         page_size = self._page
         self._page = min(self._page * 2, MAX_PAGE)
         hits = await tx.db.index_range(
-            table, index.id, lo, hi, tx.begin_ts, self.plan.order, page_size
+            table, index.id, lo, hi, tx.begin_ts, self.plan.order, page_size, tx.overlay
         )
         full = len(hits) == page_size
         written = tx.writes

@@ -8,7 +8,11 @@ like that is what collapses its throughput under contention. Bayou retries diffe
 - the key becomes "hot" and the retry takes its admission lock (`contention.py`), so
   mutations over the same hot document run one after another instead of colliding again;
 - a transaction that is about to read a hot key it does not hold restarts immediately —
-  before its work is wasted — and takes the lock on the way back in.
+  before its work is wasted — and takes the lock on the way back in;
+- a lock passes to the next holder as soon as the committer has sequenced the holder's
+  commit, and the next holder reads through that batch while it is being made durable
+  (`in_flight.py`): a hot document's queue moves at the pace of running the functions, not
+  of running them and syncing each commit in turn.
 """
 
 from __future__ import annotations
@@ -62,8 +66,10 @@ async def run_transaction(
     while True:
         held = await db.hot_keys.acquire(needed) if needed else []
         try:
-            tx = db.begin(namespace=namespace)
+            tx = db.begin(namespace=namespace, through_in_flight=bool(held))
             tx.admission = Admission(db.hot_keys, held)
+            if held:
+                tx.on_sequenced = lambda held=held: _hand_on(db, held)
             try:
                 try:
                     result = await fn(tx)
@@ -71,6 +77,9 @@ async def run_transaction(
                     # However the restart surfaced (caught by user code, turned into a
                     # function error by a runtime), the attempt is void: restart it.
                     if tx.restart_key is None:
+                        # An error may come from what it read: only once that is durable
+                        # is it the mutation's outcome (else the attempt is a conflict).
+                        await tx.settle()
                         raise
                 if tx.restart_key is not None:
                     raise RestartTransaction(tx.restart_key)
@@ -97,3 +106,9 @@ async def run_transaction(
             return result, ts
         finally:
             db.hot_keys.release(held)
+
+
+def _hand_on(db: Database, held: list[Key]) -> None:
+    """The holder's commit is sequenced: release its locks now (once)."""
+    db.hot_keys.release(held)
+    held.clear()

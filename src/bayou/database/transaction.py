@@ -13,6 +13,7 @@ tables too, so creating a table is an ordinary write that conflicts like any oth
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bayou.database import limits as tx_limits
@@ -38,6 +39,7 @@ from bayou.values import UNDEFINED, ids, limits, sort_key
 
 if TYPE_CHECKING:
     from bayou.database.database import Database
+    from bayou.database.in_flight import InFlight
 
 METADATA_TABLES = frozenset({TABLES.name, INDEXES.name, SCHEMAS.name})
 METADATA_NUMBERS = frozenset({TABLES.number, INDEXES.number, SCHEMAS.number})
@@ -80,6 +82,11 @@ class Transaction:
         # Set by the retry loop: which hot keys this attempt holds (None: no admission).
         self.admission: Admission | None = None
         self.restart_key: tuple[bytes, bytes] | None = None
+        # The sequenced, not yet durable batch this transaction reads through (its snapshot
+        # is that batch's timestamp), and what the committer calls once it has sequenced
+        # this transaction's own commit (the retry loop hands its hot locks on then).
+        self.overlay: InFlight | None = None
+        self.on_sequenced: Callable[[], None] | None = None
         # `_creationTime` starts at the snapshot time and then only moves up (§1.1).
         self._creation_time = begin_ts / 1_000_000
 
@@ -112,7 +119,11 @@ class Transaction:
             return write.new
         db = self.db
         key = (table.id, internal_id)
-        known, doc = db.documents.lookup(key, self.begin_ts)
+        known, doc = False, None
+        if self.overlay is not None:
+            known, doc = self.overlay.lookup(key)
+        if not known:
+            known, doc = db.documents.lookup(key, self.begin_ts)
         if not known:
             revision = await db.persistence.get_document(table.id, internal_id, self.begin_ts)
             live = revision is not None and revision.value is not None
@@ -123,6 +134,12 @@ class Transaction:
             return None
         self.count_read(table, doc)
         return doc
+
+    async def settle(self) -> None:
+        """Wait until the batch this transaction reads through is durable: for read paths
+        that take documents or index entries straight from storage."""
+        if self.overlay is not None:
+            await self.overlay.settle()
 
     def table_of_id(self, id: str) -> TableInfo | None:
         """The table an id belongs to, or None (a malformed id, an unknown table)."""

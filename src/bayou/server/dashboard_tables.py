@@ -130,6 +130,7 @@ class TableDeleter:
 async def _count(tx: Transaction, info: TableInfo) -> int:
     index = info.by_creation_time
     total, start = 0, b""
+    await tx.settle()
     while True:
         keys = await tx.db.persistence.index_keys(index.id, start, None, tx.begin_ts, 5_000)
         total += len(keys)

@@ -395,6 +395,7 @@ async def _check_new(
     keys = [(info.id, i) for i in seen]
     if live is not None:
         keys += [(live.id, i) for i in seen]
+    await tx.settle()
     found = await tx.db.persistence.get_documents(keys, tx.begin_ts)
     for (_, internal_id), revision in found.items():
         if revision.value is not None:

@@ -107,6 +107,7 @@ class SearchStream(QueryStream):
         found: dict[bytes, Candidate] = {}
         written = tx.writes
         prefix_below: str | None = None
+        await tx.settle()  # postings come straight from storage
         for start, end, is_prefix in ranges:
             lo, expanded = start, set()
             while lo is not None:
@@ -167,6 +168,7 @@ class SearchStream(QueryStream):
         missing = [c for c in candidates if c.doc is None]
         if not missing:
             return
+        await self.tx.settle()
         revisions = await self.tx.db.persistence.get_documents(
             [(table.id, c.internal_id) for c in missing], self.tx.begin_ts
         )
