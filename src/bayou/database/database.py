@@ -11,7 +11,7 @@ import asyncio
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bayou.database.catalog import (
     BY_CREATION_TIME,
@@ -33,13 +33,15 @@ from bayou.database.in_flight import InFlight
 from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
 from bayou.database.migrations import FORMAT, MIGRATIONS, Migration, check_format, migrate
-from bayou.database.search.vectors import VectorIndexes
 from bayou.database.transaction import Transaction
 from bayou.database.write_log import LogEntry, WriteLog
 from bayou.errors import BadRequest, BayouError, InternalError
 from bayou.persistence.base import Order, Persistence
 from bayou.values import ids
 from bayou.values import json as vjson
+
+if TYPE_CHECKING:
+    from bayou.database.search.vectors import VectorIndexes
 
 CommitListener = Callable[[list[LogEntry]], None]
 SCAN_PAGE = 1000
@@ -82,7 +84,16 @@ class Database:
         self._listeners: list[CommitListener] = []
         self._advanced = asyncio.Condition()
         self.committer = Committer(self, clock=clock)
-        self.vectors = VectorIndexes(self)  # vector search caches, loaded on first use
+        self._vectors: VectorIndexes | None = None
+
+    @property
+    def vectors(self) -> VectorIndexes:
+        """Vector search caches, loaded on first use (with numpy: not at start-up)."""
+        if self._vectors is None:
+            from bayou.database.search.vectors import VectorIndexes
+
+            self._vectors = VectorIndexes(self)
+        return self._vectors
 
     @classmethod
     async def open(

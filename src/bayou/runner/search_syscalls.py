@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bayou.database.search.vector_query import vector_search as run_vector_search
 from bayou.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -16,5 +15,8 @@ async def vector_search(ctx: CallContext, args: Any) -> dict[str, Any]:
     """`{results: [{_id, _score}]}` for the syscall's `query`."""
     if not isinstance(args, dict):
         raise BadRequest("vectorSearch needs an object argument", code="InvalidVectorQuery")
+    # numpy comes with it: imported on first use, not at start-up.
+    from bayou.database.search.vector_query import vector_search as run_vector_search
+
     results = await run_vector_search(ctx.runner.db, args.get("query"))
     return {"results": results}
