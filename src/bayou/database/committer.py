@@ -301,8 +301,11 @@ class Committer:
             if not isinstance(e, Exception):
                 raise
             return False
+        if raw:
+            db.index_ranges.clear()  # backfilled entries change ranges at past snapshots too
         if pending:
-            db._publish(pending, catalog, published)
+            moves = {(index_id, ts) for _, ts, rows in accepted for index_id, _ in rows.moved}
+            db._publish(pending, catalog, published, moves)
         self.batches += 1
         self.commits += len(accepted)
         for observer in self.observers:

@@ -30,6 +30,7 @@ from bayou.database.contention import HotKeys
 from bayou.database.document import Doc
 from bayou.database.document_cache import DocumentCache
 from bayou.database.in_flight import InFlight
+from bayou.database.index_cache import IndexRangeCache
 from bayou.database.indexing import backfill_index
 from bayou.database.limits import DEFAULT_LIMITS, TransactionLimits
 from bayou.database.migrations import FORMAT, MIGRATIONS, Migration, check_format, migrate
@@ -76,6 +77,7 @@ class Database:
         self.fatal: BayouError | None = None
         self.fatal_event = asyncio.Event()
         self.documents = DocumentCache()
+        self.index_ranges = IndexRangeCache()
         # The batch the committer is making durable, once sequenced (`in_flight.py`).
         self.in_flight: InFlight | None = None
         self.catalog = Catalog()
@@ -219,7 +221,12 @@ class Database:
                     doc = Doc.from_revision(table, h.revision)
                 out.append((h.key, doc))
             return out
-        keys = await persistence.index_keys(index_id, start, end, ts, limit, order)
+        range_key = (index_id, start, end, order, limit)
+        keys = self.index_ranges.lookup(range_key, ts)
+        if keys is None:
+            keys = await persistence.index_keys(index_id, start, end, ts, limit, order)
+            if self.latest_ts == ts:  # nothing committed since: safe to cache
+                self.index_ranges.fill(range_key, ts, keys)
         cache = self.documents
         found: dict[bytes, Doc | None] = {}
         missing: list[tuple[bytes, bytes]] = []
@@ -294,16 +301,20 @@ class Database:
         entries: list[LogEntry],
         catalog: Catalog,
         documents: list[tuple[tuple[bytes, bytes], int, Doc | None]],
+        moves: Iterable[tuple[bytes, int]] = (),
     ) -> None:
-        """Called by the committer once a batch is durable."""
+        """Called by the committer once a batch is durable (`moves`: the indexes whose
+        keys it added or removed, with the commit's ts)."""
         for entry in entries:
             self.write_log.append(entry)
         cache = self.documents
         for key, ts, doc in documents:
             cache.publish(key, ts, doc)
+        self.index_ranges.publish_moves(moves)
         self.latest_ts = entries[-1].ts
         if catalog is not self.catalog:
             self.catalog = catalog
+            self.index_ranges.clear()
             self._remember_catalog()
         for listener in list(self._listeners):
             listener(entries)
