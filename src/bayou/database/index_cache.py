@@ -27,7 +27,7 @@ Keys = list[tuple[bytes, bytes]]  # (index key, document id)
 
 
 class IndexRangeCache:
-    def __init__(self, *, max_entries: int = 100_000) -> None:
+    def __init__(self, *, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[RangeKey, tuple[int, Keys]] = OrderedDict()
         self._last_move: dict[bytes, int] = {}  # index id → ts of its newest added/removed key
