@@ -48,6 +48,7 @@ average is printed at the start, before each target and at the end.
     .venv/bin/python bench/keynote.py                          # 30 s a measurement
     .venv/bin/python bench/keynote.py --sync-full --seconds 60 --json out.json
     .venv/bin/python bench/keynote.py --targets null node-sqlite bayou-py --seconds 5
+    .venv/bin/python bench/keynote.py --targets bayou-js --server-cpus 0   # on one core
 
 Needs Node >= 22 (found like the tests find it), npm for bench/keynote's packages (`npm ci`
 on first use) and the official CLI in tests/js, and for the PostgreSQL targets a server at
@@ -73,6 +74,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import http_transfer
 import orjson
 from http_transfer import BENCH, ROOT, cpu_per_transfer, free_port, post, process_cpu, serving
 
@@ -632,7 +634,13 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument(
+        "--server-cpus",
+        help="pin Bayou's server and its workers to these CPUs (a taskset list, e.g. 0 or "
+        "0,1): how it scales with cores",
+    )
     args = parser.parse_args()
+    http_transfer.SERVER_CPUS = args.server_cpus
     args.postgres_url = args.postgres_url.rstrip("/")
     targets = list(dict.fromkeys(args.targets))
     if args.sync_full and "node-sqlite-full" not in targets:
