@@ -12,6 +12,7 @@ SRC = Path(__file__).parent.parent / "src" / "bayou"
 LAYERS = {
     "errors": 0,
     "config": 0,
+    "eager": 0,
     "values": 1,
     "protocol": 2,
     "persistence": 3,

@@ -3,6 +3,8 @@ executions shared across sessions, journals, and re-runs on new code."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.sync.app import build_app
 from tests.sync.conftest import Deployment, modification_for
 
@@ -199,3 +201,34 @@ async def test_one_shot_queries_are_served_from_the_cache_while_valid(
         await c.unsubscribe(query_id)
         await c.close()
     assert deployment.runtime.invocations.count("messages.js:count") == 1
+
+
+async def test_a_fan_out_updates_sessions_without_a_task_each(deployment: Deployment) -> None:
+    """When the shared re-run is ready, each session's update runs in the cache's callback
+    (a task only if its socket cannot take the message): ten thousand sessions on one query
+    then cost no ten thousand tasks."""
+    clients = [await deployment.client() for _ in range(8)]
+    for c in clients:
+        await c.connect()
+        await c.subscribe("messages:list")
+    writer = await deployment.client()
+    await writer.connect()
+    loop = asyncio.get_running_loop()
+    updaters: list[str] = []
+
+    def counting_factory(loop: asyncio.AbstractEventLoop, coro, **kwargs):  # type: ignore[no-untyped-def]
+        if "SyncSession" in getattr(coro, "__qualname__", ""):
+            updaters.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting_factory)
+    try:
+        response = await writer.mutation("messages:send", {"body": "fan out"})
+        for c in clients:
+            update = await c.transition()
+            assert modification_for(update, 0)["value"] == ["fan out"]
+        await writer.reflection_of(response)
+    finally:
+        loop.set_task_factory(None)
+    # The writer's own session ran its mutation in a task; no subscriber needed one.
+    assert updaters.count("SyncSession._guard") <= 2, updaters

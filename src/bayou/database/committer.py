@@ -186,6 +186,8 @@ class Committer:
                 for req in batch:
                     if not req.future.done():
                         req.future.set_exception(err)
+            finally:
+                batch.clear()  # waiting for the next batch must not keep this one's transactions
 
     async def _commit_batch(self, batch: list[_Request]) -> None:
         db = self._db

@@ -65,6 +65,7 @@ async def run_transaction(
     needed: set[Key] = set()
     while True:
         held = await db.hot_keys.acquire(needed) if needed else []
+        tx: Transaction | None = None
         try:
             tx = db.begin(namespace=namespace, through_in_flight=bool(held))
             tx.admission = Admission(db.hot_keys, held)
@@ -106,6 +107,8 @@ async def run_transaction(
             return result, ts
         finally:
             db.hot_keys.release(held)
+            if tx is not None:
+                tx.release_streams()
 
 
 def _hand_on(db: Database, held: list[Key]) -> None:

@@ -227,10 +227,18 @@ class Transaction:
             raise tx_limits.too_many_reads(self.limits.index_ranges)
 
     def finalize_reads(self) -> ReadSet:
-        """The read set including what open query streams consumed so far."""
+        """The read set including what open query streams consumed so far (the function
+        is done: the streams are let go)."""
         for stream in self._streams:
             stream.record_reads()
+        self.release_streams()
         return self.reads
+
+    def release_streams(self) -> None:
+        """Forget the query streams (the attempt is over). A stream refers to its
+        transaction: without this the pair is a reference cycle, freed only by the garbage
+        collector, whose pauses then show in the tail latencies."""
+        self._streams = []
 
     # -- writes --------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import orjson
 
 from bayou.errors import Conflict, InternalError
 from bayou.persistence.base import DocumentRevision, IndexEntry, IndexHit, Order
+from bayou.persistence.sqlite_checkpoint import WalCheckpointer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -88,6 +89,7 @@ class SqlitePersistence:
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._checkpointer: WalCheckpointer | None = None
         self._lock_file: int | None = None
 
     async def open(self) -> None:
@@ -97,6 +99,8 @@ class SqlitePersistence:
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(self._executor, self._connect_writer)
         self._reader = self._connect(readonly=True)
+        self._checkpointer = WalCheckpointer(lambda: self._connect(readonly=False))
+        self._checkpointer.start()
 
     def _take_lease(self) -> None:
         fd = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -136,9 +140,13 @@ class SqlitePersistence:
     def _connect_writer(self) -> sqlite3.Connection:
         conn = self._connect(readonly=False)
         conn.executescript(_SCHEMA)
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job: see its module
         return conn
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.stop)
+            self._checkpointer = None
         if self._executor is not None:
             writer = self._writer
             if writer is not None:
@@ -223,6 +231,8 @@ class SqlitePersistence:
             if isinstance(exc, sqlite3.Error):
                 raise self._write_error(exc) from exc
             raise
+        if self._checkpointer is not None:
+            self._checkpointer.after_commit(conn, len(doc_rows) + len(index_rows))
 
     def _write_error(self, exc: sqlite3.Error) -> InternalError:
         """What a failed write tells the caller (the client and the server log)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,6 +39,7 @@ class ProtocolError(BadRequest):
 # -- timestamps ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)  # a fan-out writes one timestamp into every transition
 def encode_ts(ts: int) -> str:
     """A timestamp as the protocol writes it: standard base64 (padded) of u64 LE bytes."""
     return base64.b64encode(struct.pack("<Q", ts)).decode()

@@ -10,7 +10,7 @@ answers — what an invalidation needs to mark queries dirty in O(1).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bayou.errors import BayouError
 from bayou.protocol.function_path import FunctionPath
@@ -35,6 +35,7 @@ class SessionQuery:
     entry: CachedQuery | None = None
     sent: QueryOutcome | None = None  # what the client was last told
     component: str = ""  # the component whose query it is (admins: `componentPath`)
+    _key: QueryKey | None = field(default=None, repr=False)  # the last `key()`
 
     @classmethod
     def from_add(cls, add: AddQuery) -> SessionQuery:
@@ -57,10 +58,19 @@ class SessionQuery:
         )
 
     def key(self, *, privileged: bool, code_version: int) -> QueryKey:
+        known = self._key
+        if (
+            known is not None
+            and known.privileged == privileged
+            and known.code_version == code_version
+            and known.journal == self.journal
+        ):
+            return known  # a fan-out asks every session's query for its key again
         assert self.path is not None
         # A component's function is another computation than the app's of the same path.
         path = f"{self.component}\0{self.path.canonical}" if self.component else self.path.canonical
-        return QueryKey(path, self.args_json, self.journal, privileged, code_version)
+        self._key = QueryKey(path, self.args_json, self.journal, privileged, code_version)
+        return self._key
 
 
 def parse_args(raw: list) -> dict:

@@ -20,6 +20,7 @@ session does touches another session's state.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import logging
@@ -28,6 +29,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from bayou.eager import start_eagerly
 from bayou.errors import BayouError
 from bayou.protocol import sync_messages as msg
 from bayou.protocol.function_path import FunctionPath
@@ -89,6 +91,7 @@ class SyncSession:
         self._unreflected: int | None = None
         self._wanted = False  # an update was asked for since the updater last looked
         self._updater: asyncio.Task[None] | None = None
+        self._updating_eagerly = False  # `wake` is running an update in its caller's turn
         self._mutations: deque[msg.FunctionRequest] | None = None  # made on first use
         self._mutator: asyncio.Task[None] | None = None
         self._actions: set[asyncio.Task[None]] = set()
@@ -239,7 +242,7 @@ class SyncSession:
             )
         self._pending.extend(message.modifications)
         self.wanted_query_set = message.new_version
-        self.wake()
+        self._update_soon()
 
     async def _authenticate(self, message: msg.Authenticate) -> None:
         if message.base_version != self.wanted_identity:
@@ -255,7 +258,7 @@ class SyncSession:
         self.identity = identity
         self.wanted_identity += 1
         self._watch_expiry(identity)
-        self.wake()
+        self._update_soon()
 
     # -- token expiry -------------------------------------------------------------------------
 
@@ -437,7 +440,7 @@ class SyncSession:
 
     def _needs_reflection(self, ts: int) -> None:
         self._unreflected = max(self._unreflected or 0, ts)
-        self.wake()
+        self._update_soon()
 
     def on_stale(self, entry: CachedQuery) -> None:
         """A commit made an execution this session uses stale (the cache re-runs it)."""
@@ -446,17 +449,36 @@ class SyncSession:
             self._dirty |= ids
 
     def wake(self) -> None:
+        """The cache has the new executions: update now, and make a task only if the update
+        has to wait (a fan-out to ten thousand sessions then costs no task per session)."""
+        if self._ended:
+            return
+        self._wanted = True
+        if self._updating():
+            return
+        self._updating_eagerly = True
+        try:
+            self._updater = start_eagerly(
+                self._guard(self._run_updates), contextvars.copy_context()
+            )
+        finally:
+            self._updating_eagerly = False
+
+    def _update_soon(self) -> None:
         """Make sure an update runs soon (starting the updater if it is not running)."""
         if self._ended:
             return
         self._wanted = True
-        if self._updater is None or self._updater.done():
+        if not self._updating():
             self._updater = self._spawn(self._run_updates)
+
+    def _updating(self) -> bool:
+        return self._updating_eagerly or (self._updater is not None and not self._updater.done())
 
     def rerun_all(self) -> None:
         """The code or environment changed: every query runs again on the new code."""
         self._rerun_all = True
-        self.wake()
+        self._update_soon()
 
     async def _run_updates(self) -> None:
         """Send transitions while updates are wanted; ends when there is nothing to do."""
@@ -530,7 +552,7 @@ class SyncSession:
 
     def _mark_dirty(self, query: SessionQuery) -> None:
         self._dirty.add(query.query_id)
-        self.wake()
+        self._update_soon()
 
     async def _execute(
         self, query_ids: set[int], identity: Identity, ts: int

@@ -41,10 +41,10 @@ from typing import Any
 
 import orjson
 
+from bayou.eager import start_eagerly
 from bayou.errors import ConvexError, InternalError
 from bayou.runtimes.confinement import Policy, launcher_command
 from bayou.runtimes.js.analysis import AnalysisError
-from bayou.runtimes.js.eager import start_eagerly
 from bayou.runtimes.js.invocation import (
     Invocation,
     InvocationResult,

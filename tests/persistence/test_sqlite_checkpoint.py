@@ -1,0 +1,97 @@
+"""SQLite's WAL is checkpointed off the commit path, and stays bounded under writes that
+never pause."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bayou.persistence import DocumentRevision, IndexEntry, SqlitePersistence, sqlite_checkpoint
+
+T = b"T" * 16
+IDX = b"I" * 16
+
+
+def rows(commit: int, count: int) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """A commit's document, index and global rows, as the writer thread takes them."""
+    ids = [(commit * 1000 + i).to_bytes(16, "big") for i in range(count)]
+    docs = [(T, id, commit + 1, b'{"v":1}', None) for id in ids]
+    index = [(IDX, id[8:], commit + 1, T, id) for id in ids]
+    return docs, index, []
+
+
+def wal_frames(path: Path) -> int:
+    """The WAL's length in frames, as a checkpoint of another connection reports it."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+
+
+async def test_commits_leave_checkpoints_to_the_checkpointer(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = SqlitePersistence(path)
+    await store.open()
+    try:
+        writer = store._writer
+        assert writer is not None
+        assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        size_before = path.stat().st_size
+        for commit in range(40):
+            docs, index, _ = rows(commit, 30)
+            await store.write([DocumentRevision(*d) for d in docs], [IndexEntry(*e) for e in index])
+        for _ in range(500):
+            if checkpointer.checkpoints:
+                break
+            await asyncio.sleep(0.01)
+        assert checkpointer.checkpoints >= 1
+        assert path.stat().st_size > size_before  # the pages reached the database file
+    finally:
+        await store.close()
+
+
+async def test_the_wal_stays_bounded_when_writes_never_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_checkpoint, "BACKGROUND_PAGES", 20)
+    monkeypatch.setattr(sqlite_checkpoint, "INLINE_PAGES", 300)
+    path = tmp_path / "db.sqlite3"
+    store = SqlitePersistence(path, synchronous="NORMAL")
+    await store.open()
+    commits = 3000
+
+    def write_without_pause() -> None:
+        for commit in range(commits):
+            store._write_sync(*rows(commit, 4))
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, write_without_pause)
+        # Written were far more frames than the bound: the WAL must have started over.
+        assert commits * 2 > 10 * sqlite_checkpoint.INLINE_PAGES
+        assert wal_frames(path) < 3 * sqlite_checkpoint.INLINE_PAGES
+    finally:
+        await store.close()
+
+
+async def test_a_wal_the_thread_cannot_shorten_is_checkpointed_between_two_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_checkpoint, "BACKGROUND_PAGES", 5)
+    monkeypatch.setattr(sqlite_checkpoint, "INLINE_PAGES", 1)  # every WAL counts as too long
+    store = SqlitePersistence(tmp_path / "db.sqlite3", synchronous="NORMAL")
+    await store.open()
+    try:
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        for commit in range(200):
+            docs, index, _ = rows(commit, 4)
+            await store.write([DocumentRevision(*d) for d in docs], [IndexEntry(*e) for e in index])
+            if checkpointer.inline_checkpoints:
+                break
+            await asyncio.sleep(0.005)
+        assert checkpointer.inline_checkpoints >= 1
+    finally:
+        await store.close()
