@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
@@ -43,8 +43,14 @@ class QueryPlan:
     bounds: tuple[RangeBound, ...]
     order: Literal["asc", "desc"]
     operators: tuple[Operator, ...]
-    fingerprint: bytes  # identifies the query for pagination cursors
+    source_query: Any = field(compare=False)  # the serialized query it was parsed from
     search: tuple[dict[str, Any], ...] | None = None  # a Search source's filters
+
+    @property
+    def fingerprint(self) -> bytes:
+        """Identifies the query for pagination cursors (computed only when a page needs it:
+        hashing every query cost more than the rest of parsing it)."""
+        return fingerprint(self.source_query)
 
     @classmethod
     def from_json(cls, query: Any) -> QueryPlan:
@@ -74,11 +80,11 @@ class QueryPlan:
         elif kind == "Search":
             table, index, filters = parse_search_source(source)
             operators = _parse_operators(query.get("operators") or [])
-            return cls(table, index, (), "asc", operators, fingerprint(query), filters)
+            return cls(table, index, (), "asc", operators, query, filters)
         else:
             raise BadRequest(f"Unknown query source type {kind!r}", code="InvalidQuery")
         operators = _parse_operators(query.get("operators") or [])
-        return cls(table, index, bounds, order, operators, fingerprint(query))
+        return cls(table, index, bounds, order, operators, query)
 
 
 def _parse_operators(ops: Any) -> tuple[Operator, ...]:
