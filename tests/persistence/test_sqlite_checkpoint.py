@@ -98,3 +98,16 @@ async def test_a_wal_the_thread_cannot_shorten_is_checkpointed_between_two_commi
                 break
             await asyncio.sleep(0.005)
         assert checkpointer.inline_checkpoints >= 1
+
+
+async def test_without_its_thread_the_writer_checkpoints_as_sqlite_would(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    async with opened(path, "NORMAL") as store:
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        checkpointer.stop()  # as if its connection could not be opened
+        size_before = path.stat().st_size
+        for commit in range(40):
+            await write(store, commit, 30)
+        assert checkpointer.checkpoints == 0
+        assert path.stat().st_size > size_before  # the writer copied the pages itself

@@ -1,9 +1,10 @@
 """WAL checkpoints off the commit path.
 
 SQLite's automatic checkpoint runs inside the commit that crosses 1,000 pages of WAL: that
-commit copies the WAL into the database file and fsyncs it before it returns, so every
-few hundred commits one client waits 10–20 ms longer than the rest (it showed as the
-p99 of the sync benchmark). Here the writer connection never checkpoints by itself.
+commit copies the WAL into the database file and fsyncs it before it returns, and every
+commit queued behind it on the writer thread waits too (under the keynote load, taking the
+checkpoints off that thread raised transfers per second by 14–35 %). Here the writer
+connection never checkpoints by itself.
 After enough writes it wakes a checkpointer thread with a connection of its own, whose
 PASSIVE checkpoint copies what no reader still needs while the writer goes on committing.
 
@@ -54,7 +55,10 @@ class WalCheckpointer:
         self._written += rows + 1
         if self._written >= BACKGROUND_PAGES:
             self._written = 0
-            self._wake.set()
+            if self._thread.is_alive():
+                self._wake.set()
+            else:  # it could not open its connection: checkpoint as SQLite itself would
+                _checkpoint(writer)
 
     def stop(self) -> None:
         self._stopping = True
@@ -63,7 +67,11 @@ class WalCheckpointer:
             self._thread.join()
 
     def _run(self) -> None:
-        conn = self._connect()
+        try:
+            conn = self._connect()
+        except sqlite3.Error as e:
+            log.warning("the WAL checkpointer could not open the database: %s", e)
+            return
         try:
             while True:
                 self._wake.wait()
