@@ -232,3 +232,31 @@ async def test_a_fan_out_updates_sessions_without_a_task_each(deployment: Deploy
         loop.set_task_factory(None)
     # The writer's own session ran its mutation in a task; no subscriber needed one.
     assert updaters.count("SyncSession._guard") <= 2, updaters
+
+
+async def test_a_session_whose_socket_is_busy_does_not_hold_up_the_fan_out(
+    deployment: Deployment,
+) -> None:
+    clients = [await deployment.client() for _ in range(3)]
+    for c in clients:
+        await c.connect()
+        await c.subscribe("messages:list")
+    sync = deployment.backend.sync
+    assert sync is not None and len(sync.sessions) == 3
+    # The first session's socket takes nothing until released (a slow client's).
+    slow = next(s for s in sync.sessions if s.session_id == clients[0].session_id)
+    real_send, released = slow.outbox.transport.send_text, asyncio.Event()
+
+    async def held_send(text: str) -> None:
+        await released.wait()
+        await real_send(text)
+
+    slow.outbox.transport.send_text = held_send  # type: ignore[method-assign]
+    writer = await deployment.client()
+    await writer.connect()
+    await writer.mutation("messages:send", {"body": "fan out"})
+    for c in clients[1:]:
+        assert modification_for(await c.transition(), 0)["value"] == ["fan out"]
+    await clients[0].expect_nothing(0.2)
+    released.set()
+    assert modification_for(await clients[0].transition(), 0)["value"] == ["fan out"]
