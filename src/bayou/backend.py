@@ -187,6 +187,7 @@ class Backend:
             limits=Limits(s.query_timeout, s.query_timeout, s.action_timeout),
             system_functions=SystemFunctions(self.db, cloud_url=s.api_origin),
             files=self.files,
+            read_ahead=s.read_ahead,
         )
 
     async def _start_runtime(self, name: str) -> None:

@@ -160,6 +160,14 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
     ),
     Setting(
+        "read_ahead",
+        "BAYOU_READ_AHEAD",
+        True,
+        "Answer a mutation's first reads before it asks for them, as its arguments or its "
+        "last attempt predict (fewer round trips to the function worker).",
+        bool,
+    ),
+    Setting(
         "max_concurrent_queries",
         "APPLICATION_MAX_CONCURRENT_QUERIES",
         16,
@@ -341,6 +349,7 @@ class Settings:
     query_timeout: float = 1.0
     action_timeout: float = 600.0
     js_fresh_context: bool = False
+    read_ahead: bool = True
     max_concurrent_queries: int = 16
     max_concurrent_mutations: int = 16
     s3_storage_files_bucket: str | None = None

@@ -34,8 +34,19 @@ class Ctx:
         self.env = call.env
         self.logs: list[dict[str, Any]] = []
         self._query_ids = itertools.count()
+        # A mutation's re-run: the reads the core made ahead, used as the real runtimes use
+        # them (exactly these syscalls, in order, before anything else; cleanups aside).
+        self._read_ahead = call.read_ahead
+        self.answered_ahead = 0
 
     async def _sys(self, op: str, args: dict[str, Any]) -> Any:
+        ahead = self._read_ahead
+        if ahead is not None and op != "1.0/queryCleanup":
+            at = self.answered_ahead
+            if at < len(ahead) and ahead[at][0] == op and _plain(ahead[at][1]) == _plain(args):
+                self.answered_ahead += 1
+                return _plain(ahead[at][2])
+            self._read_ahead = None
         return _plain(await self._syscalls.async_syscall(op, args))
 
     def log(self, *messages: Any, level: str = "LOG") -> None:
@@ -183,6 +194,7 @@ class FakeRuntime:
     def __init__(self, app: FakeApp) -> None:
         self.apps: dict[str, FakeApp] = {app.version: app}
         self.invocations: list[str] = []
+        self.answered_ahead: list[int] = []  # per invocation: syscalls answered ahead
 
     def install(self, app: FakeApp) -> None:
         self.apps[app.version] = app
@@ -206,7 +218,10 @@ class FakeRuntime:
         ctx = Ctx(syscalls, call)
         args = vjson.from_json(orjson.loads(call.args_json)[0])
         try:
-            value = await fn.handler(ctx, args)
+            try:
+                value = await fn.handler(ctx, args)
+            finally:
+                self.answered_ahead.append(ctx.answered_ahead)
         except ConvexError as e:
             data = e.data
             text = data if isinstance(data, str) else orjson.dumps(vjson.to_json(data)).decode()
@@ -222,7 +237,12 @@ class FakeRuntime:
                 error_message=f"Uncaught Error: {getattr(e, 'message', None) or e}",
                 log_lines=ctx.logs,
             )
-        return InvocationResult(ok=True, value_json=vjson.dumps(value).decode(), log_lines=ctx.logs)
+        return InvocationResult(
+            ok=True,
+            value_json=vjson.dumps(value).decode(),
+            log_lines=ctx.logs,
+            read_ahead_used=ctx.answered_ahead,
+        )
 
 
 def _plain(value: Any) -> Any:

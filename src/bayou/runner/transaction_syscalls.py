@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bayou.database.contention import RestartTransaction
 from bayou.database.pagination import PaginationOptions, paginate
 from bayou.database.query_stream import QueryStream
 from bayou.database.transaction import Transaction
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 
 Handler = Callable[["TransactionSyscalls", Any], Awaitable[Any]]
 MAX_BATCH = 1024
+# Read ahead (see `answer_ahead`): the reads it may replay, the notices that leave a run of
+# reads unbroken, and how many reads it replays at most.
+READ_AHEAD_OPS = frozenset({"1.0/get", "bayou/queryStreamBatch", "1.0/queryStreamNext"})
+READ_AHEAD_NEUTRAL = frozenset({"1.0/queryCleanup"})
+MAX_READ_AHEAD = 32
 
 
 class TransactionSyscalls:
@@ -39,14 +45,57 @@ class TransactionSyscalls:
         self.streams: dict[Any, QueryStream] = {}
         self.paginated = False
         self.journal_out: str | None = None
+        # The reads this invocation made before anything else, in order: what a re-run of
+        # the same mutation may be answered ahead with (`answer_ahead`).
+        self.leading_reads: list[tuple[str, Any]] = []
+        self._leading = True  # no other syscall came yet
+        self.offered_ahead = 0  # reads answered ahead (the first of `leading_reads`)
+        self.used_ahead: int | None = None  # how many the function used, once known
 
     async def async_syscall(self, op: str, args: Any) -> Any:
+        if self._leading and op not in READ_AHEAD_NEUTRAL:
+            if op in READ_AHEAD_OPS and len(self.leading_reads) < MAX_READ_AHEAD:
+                self.leading_reads.append((op, args))
+            else:
+                self._leading = False
         handler = _OPS.get(op)
         if handler is None:
             return await self.ctx.runner.shared_syscall(self.ctx, op, args)
         if not isinstance(args, dict):
             raise BadRequest(f"Syscall {op} needs an object of arguments", code="InvalidSyscall")
         return await handler(self, args)
+
+    async def answer_ahead(self, reads: list[tuple[str, Any]]) -> list[list[Any]]:
+        """Run `reads` (a previous attempt's `leading_reads`) now, at this attempt's
+        snapshot, and return `[op, args, result]` for each one that succeeded, in order.
+
+        A mutation re-run after a conflict usually makes the same reads again: the runtime
+        hands these answers to the function when it asks exactly these syscalls, in this
+        order, before any other, and saves a round trip to the worker each (a hot
+        document's lock is held across those round trips). Answers are right only for such
+        a prefix: before the function's first write, the reads see what they would see
+        then. A read the function does not make stays in the read set, which can only add
+        conflicts. A restart (a hot document this attempt does not hold) propagates: the
+        attempt restarts before the function runs."""
+        answered: list[list[Any]] = []
+        for op, args in reads:
+            try:
+                value = await self.async_syscall(op, args)
+            except RestartTransaction:
+                raise
+            except Exception:
+                # The function meets this read itself, in a fresh stream (see `_stream`).
+                break
+            answered.append([op, args, value])
+            self.offered_ahead += 1
+        return answered
+
+    def reads_made(self) -> list[tuple[str, Any]]:
+        """`leading_reads` without those answered ahead that the function did not use."""
+        used, offered = self.used_ahead, self.offered_ahead
+        if used is not None and used < offered:
+            return self.leading_reads[:used] + self.leading_reads[offered:]
+        return self.leading_reads
 
     # -- reads ---------------------------------------------------------------------
 
@@ -72,9 +121,11 @@ class TransactionSyscalls:
 
     def _stream(self, args: dict) -> QueryStream:
         query_id = args.get("queryId")
-        stream = self.streams.get(query_id)
+        query = args.get("query")
+        # A runtime sends the query with the first batch it asks for only: a query that
+        # comes again replaces a stream read ahead (`answer_ahead`) that it did not use.
+        stream = self.streams.get(query_id) if query is None else None
         if stream is None:
-            query = args.get("query")
             if query is None:
                 raise BadRequest(f"Unknown query id {query_id!r}", code="InvalidSyscall")
             # The npm package checks db.query vs db.system.query itself and sends no flag:
@@ -195,6 +246,7 @@ class TransactionSyscalls:
     async def deferred_write(self, op: str, args: Any) -> None:
         """A write the worker resolved without waiting (a deferred write): nobody reads its
         result, so the written document is not read back and encoded for it."""
+        self._leading = False
         if op == "1.0/shallowMerge" and isinstance(args, dict):
             await self._patch(args)
         elif op == "1.0/replace" and isinstance(args, dict):

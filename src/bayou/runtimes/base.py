@@ -102,6 +102,11 @@ class Invocation:
     # The call's transaction holds admission locks of hot documents (contention.py): the
     # mutations queued behind those locks wait for it, so it goes before other calls.
     urgent: bool = False
+    # A mutation's re-run: `[op, args, result]` of the reads the last attempt began with,
+    # already made in this attempt's transaction. The runtime answers the function's first
+    # syscalls from these while they are exactly these, in order (see
+    # `TransactionSyscalls.answer_ahead`).
+    read_ahead: list[list[Any]] | None = None
 
     @property
     def module_path(self) -> str:
@@ -157,6 +162,8 @@ class InvocationResult:
     # A deferred write failed: the attempt saw success where Convex would have thrown, so
     # its outcome is void and the mutation must run again without deferred writes.
     deferred_write_failed: bool = False
+    # How many of `Invocation.read_ahead` the function used (a prefix of them).
+    read_ahead_used: int = 0
 
 
 class Runtime(Protocol):

@@ -24,7 +24,7 @@ async def test_analysis_reports_each_function_with_type_visibility_and_validator
     messages = by_name(analysis, "messages.js")
     assert set(messages) == {
         "byAuthor", "get", "send", "like", "edit", "remove", "transfer", "resetAll", "normalize",
-        "sendTwice", "firstAndTwoBy",
+        "sendTwice", "firstAndTwoBy", "bump",
     }  # fmt: skip
     assert messages["byAuthor"].udf_type == "Query"
     assert messages["send"].udf_type == "Mutation"

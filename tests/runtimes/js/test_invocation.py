@@ -412,6 +412,93 @@ async def test_a_failed_deferred_write_voids_the_call_and_nothing_after_it_runs(
     assert f"no patching {a}" in (plain.error_message or "")
 
 
+# -- reads made ahead (a mutation's re-run) ---------------------------------------------
+
+
+def _transfer_reads(db: FakeDb, a: str, b: str) -> list[list[Any]]:
+    """The two `db.get`s of messages.js:transfer as the runtime sends them."""
+    gets = [args for op, args in db.ops if op == "1.0/get"]
+    assert [g["id"] for g in gets[:2]] == [a, b]
+    return [["1.0/get", gets[0], db.docs[a]], ["1.0/get", gets[1], db.docs[b]]]
+
+
+async def test_reads_made_ahead_answer_the_function_without_reaching_the_handler(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    a = db.add("counters", value=10.0)
+    b = db.add("counters", value=0.0)
+    args = {"from": a, "to": b, "amount": 3}
+    first = await runtime.invoke(
+        invocation("messages.js:transfer", args, udf_type="mutation", defer_writes=True), db
+    )
+    assert first.ok, first.error_message
+    ahead = _transfer_reads(db, a, b)
+    # The host's answers win: they are what this attempt's snapshot holds.
+    ahead[0][2] = {**db.docs[a], "value": 100.0}
+    db.ops.clear()
+    rerun = invocation(
+        "messages.js:transfer", args, udf_type="mutation", defer_writes=True, read_ahead=ahead
+    )
+    result = await runtime.invoke(rerun, db)
+    assert result.ok, result.error_message
+    assert [op for op, _ in db.ops] == ["1.0/shallowMerge", "1.0/shallowMerge"]
+    assert (db.docs[a]["value"], db.docs[b]["value"]) == (97.0, 6.0)
+
+
+async def test_reads_made_ahead_are_used_only_while_the_function_asks_exactly_them(
+    runtime: JsRuntime, db: FakeDb
+) -> None:
+    a = db.add("counters", value=10.0)
+    b = db.add("counters", value=0.0)
+    args = {"from": a, "to": b, "amount": 1}
+    assert (
+        await runtime.invoke(invocation("messages.js:transfer", args, udf_type="mutation"), db)
+    ).ok
+    ahead = _transfer_reads(db, a, b)
+    stale = {**db.docs[a], "value": 100.0}
+
+    # Out of order: the first syscall is not the first read made ahead, so none is used.
+    db.ops.clear()
+    swapped = [ahead[1], ["1.0/get", ahead[0][1], stale]]
+    call = invocation("messages.js:transfer", args, udf_type="mutation", read_ahead=swapped)
+    assert (await runtime.invoke(call, db)).ok
+    assert [op for op, _ in db.ops] == [
+        "1.0/get",
+        "1.0/get",
+        "1.0/shallowMerge",
+        "1.0/shallowMerge",
+    ]
+    assert db.docs[a]["value"] == 8.0
+
+    # A prefix: the first read is answered ahead, the second goes to the handler.
+    db.ops.clear()
+    prefix = [["1.0/get", ahead[0][1], {**db.docs[a], "value": 50.0}]]
+    call = invocation("messages.js:transfer", args, udf_type="mutation", read_ahead=prefix)
+    assert (await runtime.invoke(call, db)).ok
+    assert [(op, a_["id"]) for op, a_ in db.ops if op == "1.0/get"] == [("1.0/get", b)]
+    assert db.docs[a]["value"] == 49.0
+
+
+async def test_a_write_ends_the_reads_made_ahead(runtime: JsRuntime, db: FakeDb) -> None:
+    """messages.js:bump reads, patches and reads the same document again: the second read
+    must see the patch, not an answer made before it."""
+    c = db.add("counters", value=1.0)
+    first = await runtime.invoke(
+        invocation("messages.js:bump", {"id": c}, udf_type="mutation", defer_writes=True), db
+    )
+    assert first.ok and first.value_json == "2", first.value_json
+    get = next(args for op, args in db.ops if op == "1.0/get")
+    # A host that (wrongly) offered both reads: only the one before the write is used.
+    ahead = [["1.0/get", get, {**db.docs[c], "value": 10.0}], ["1.0/get", get, dict(db.docs[c])]]
+    db.ops.clear()
+    call = invocation(
+        "messages.js:bump", {"id": c}, udf_type="mutation", defer_writes=True, read_ahead=ahead
+    )
+    result = await runtime.invoke(call, db)
+    assert result.ok and result.value_json == "11", (result.value_json, result.error_message)
+    assert [op for op, _ in db.ops] == ["1.0/shallowMerge", "1.0/get"]
+
+
 async def test_a_limited_query_takes_its_results_in_one_round_trip(
     runtime: JsRuntime, db: FakeDb
 ) -> None:

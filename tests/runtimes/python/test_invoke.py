@@ -500,3 +500,48 @@ async def test_a_failed_deferred_write_voids_the_call(backend: FakeBackend) -> N
     )
     assert not plain.ok and not plain.deferred_write_failed
     assert f"no patching {message}" in (plain.error_message or "")
+
+
+# -- reads made ahead (a mutation's re-run) ----------------------------------------------
+
+
+async def test_reads_made_ahead_answer_the_function_without_reaching_the_handler(
+    backend: FakeBackend,
+) -> None:
+    channel = backend.add("channels", {"name": "general"})
+    message = backend.add("messages", {"channel": channel, "author": "a", "body": "b"})
+    assert await backend.value("mutation", "messages.js:like", {"id": message}) == 1
+    get = next(args for op, args in backend.log if op == "1.0/get")
+    backend.log.clear()
+    # The host's answer wins: it is what this attempt's snapshot holds.
+    call = backend.invocation("mutation", "messages.js:like", {"id": message})
+    call.defer_writes = True
+    call.read_ahead = [["1.0/get", get, {**backend.docs[message], "likes": 10.0}]]
+    result = await backend.runtime.invoke(call, backend.handler("mutation"))
+    assert result.ok and result.value_json == "11.0", (result.value_json, result.error_message)
+    assert [op for op, _ in backend.log] == ["1.0/shallowMerge"]
+
+    # Not exactly the syscall the function makes (another id): the handler answers it.
+    backend.log.clear()
+    other = {**get, "id": backend.add("messages", {"channel": channel, "author": "c", "body": "d"})}
+    call = backend.invocation("mutation", "messages.js:like", {"id": message})
+    call.read_ahead = [["1.0/get", other, {**backend.docs[message], "likes": 50.0}]]
+    result = await backend.runtime.invoke(call, backend.handler("mutation"))
+    assert result.ok and result.value_json == "12.0", (result.value_json, result.error_message)
+    assert [op for op, _ in backend.log] == ["1.0/get", "1.0/shallowMerge"]
+
+
+async def test_a_write_ends_the_reads_made_ahead(backend: FakeBackend) -> None:
+    channel = backend.add("channels", {"name": "general"})
+    message = backend.add("messages", {"channel": channel, "author": "a", "body": "b"})
+    assert await backend.value("mutation", "messages.js:like_and_reread", {"id": message}) == 1
+    get = next(args for op, args in backend.log if op == "1.0/get")
+    backend.log.clear()
+    # A host that (wrongly) offered both reads: only the one before the write is used.
+    stale = {**backend.docs[message], "likes": 10.0}
+    call = backend.invocation("mutation", "messages.js:like_and_reread", {"id": message})
+    call.defer_writes = True
+    call.read_ahead = [["1.0/get", get, stale], ["1.0/get", get, stale]]
+    result = await backend.runtime.invoke(call, backend.handler("mutation"))
+    assert result.ok and result.value_json == "11.0", (result.value_json, result.error_message)
+    assert [op for op, _ in backend.log] == ["1.0/shallowMerge", "1.0/get"]

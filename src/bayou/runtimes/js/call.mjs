@@ -76,6 +76,11 @@ export class Call {
     // which it then re-runs with this off: see worker.py `_answer_batches`).
     this.deferWrites = msg.dw === 1;
     this.nextDeferredSid = -1;
+    // A mutation's re-run: [op, args, result] of reads the host made ahead in this
+    // attempt's transaction, answered here while the function asks exactly these, in this
+    // order, before anything else (worker.py; transaction_syscalls.py `answer_ahead`).
+    this.readAhead = Array.isArray(msg.pre) && msg.pre.length > 0 ? msg.pre : null;
+    this.readAheadAt = 0;
     this.realm = null;
     this.used = 0; // ms of JS time (udf realms)
     this.outbox = [];
@@ -172,6 +177,15 @@ export class Call {
       } else if (query !== "") {
         args = `${head}${query}}`;
       }
+    }
+    if (this.readAhead !== null) {
+      const ahead = this.readAhead[this.readAheadAt];
+      if (ahead !== undefined && ahead[0] === op && JSON.stringify(ahead[1]) === args) {
+        this.readAheadAt += 1;
+        answer.resolve(JSON.stringify(ahead[2]));
+        return deferred.promise;
+      }
+      this.readAhead = null; // anything else, a write included, ends the run of reads
     }
     if (this.deferWrites && DEFERRABLE_WRITES.has(op)) {
       this.post(this.nextDeferredSid--, op, args);

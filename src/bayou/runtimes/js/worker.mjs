@@ -21,8 +21,10 @@
 //   {"t":"analyze","id":N,"v":V,"env":{…},"timeout":MS,"only":[paths]?,"skip":[paths]?}
 //   {"t":"call","id":N,"v":V,"kind":"query"|"mutation"|"action","path":"dir/m.js","name":"export",
 //    "args":"<JSON text of [args]>","env":{…},"seed":N,"now":MS,"tables":{"name":number},
-//    "rid":"request id","limit":MS,"snap":<convex-json Int64>|null,"dw":0|1}
+//    "rid":"request id","limit":MS,"snap":<convex-json Int64>|null,"dw":0|1,"pre":[[op,args,result],…]?}
 //        dw 1 (mutations): patch/replace/delete resolve at once and travel as deferred writes
+//        pre (mutations): reads the host made ahead, answered here while the function asks
+//        exactly these syscalls in this order before anything else (call.mjs)
 //   {"t":"ret","id":N,"r":[[sid,1,<result JSON>],[sid,0,{"message":"…","data":"<JSON>"|null}]]}
 //   {"t":"cancel","id":N,"message":"…"}             (actions past their time limit)
 //   {"t":"ping","id":N}                              → {"t":"pong","id":N}
@@ -33,8 +35,9 @@
 //        the order user code issued them; sid 0 wants no answer (1.0/queryCleanup); a
 //        negative sid is a deferred write, answered only by the host voiding the attempt
 //   {"t":"evaluating","id":N}        the call's fresh realm evaluates the app's modules now
-//   {"t":"done","id":N,"u":MS,"ok":true,"value":"<JSON text>","logs":[…]}
-//   {"t":"done","id":N,"u":MS,"ok":false,"error":{"message":"Uncaught Error: …","data":"<JSON>"|null},
+//   {"t":"done","id":N,"u":MS,"ra":N,"ok":true,"value":"<JSON text>","logs":[…]}
+//        ra: how many of the call's `pre` reads the function used
+//   {"t":"done","id":N,"u":MS,"ra":N,"ok":false,"error":{"message":"Uncaught Error: …","data":"<JSON>"|null},
 //        "logs":[…],"timeout":true|false}
 //   {"t":"analyzed","id":N,"ok":true,"result":{…}} | {"t":"analyzed","id":N,"ok":false,"message":"…"}
 //   {"t":"retire","discarded":N}   this process leaked enough contexts: replace it when idle
@@ -516,7 +519,7 @@ function finish(call, healthy) {
     retiring = true;
     send(`{"t":"retire","discarded":${discarded}}`);
   }
-  const head = `{"t":"done","id":${call.id},"u":${call.used},"logs":${JSON.stringify(call.logs)},`;
+  const head = `{"t":"done","id":${call.id},"u":${call.used},"ra":${call.readAheadAt},"logs":${JSON.stringify(call.logs)},`;
   if (outcome.ok) {
     send(`${batch}${head}"ok":true,"value":${JSON.stringify(outcome.value ?? "null")}}`);
   } else {

@@ -361,28 +361,26 @@ class Worker:
         state = CallState(call_id, inv, handler, self, self._loop.create_future(), qm, limit_ms)
         self.calls[call_id] = state
         snapshot = None if inv.snapshot_ts is None else {"$integer": encode_int64(inv.snapshot_ts)}
-        self._send(
-            orjson.dumps(
-                {
-                    "t": "call",
-                    "id": call_id,
-                    "v": inv.version,
-                    "kind": inv.udf_type,
-                    "path": inv.module_path,
-                    "name": inv.export_name,
-                    "args": inv.args_json,
-                    "env": inv.env,
-                    "seed": inv.seed,
-                    "now": inv.now_ms,
-                    "tables": inv.table_numbers,
-                    "rid": inv.request_id,
-                    "limit": limit_ms,
-                    "snap": snapshot,
-                    "dw": 1 if inv.defer_writes else 0,
-                }
-            )
-            + b"\n"
-        )
+        message: dict[str, Any] = {
+            "t": "call",
+            "id": call_id,
+            "v": inv.version,
+            "kind": inv.udf_type,
+            "path": inv.module_path,
+            "name": inv.export_name,
+            "args": inv.args_json,
+            "env": inv.env,
+            "seed": inv.seed,
+            "now": inv.now_ms,
+            "tables": inv.table_numbers,
+            "rid": inv.request_id,
+            "limit": limit_ms,
+            "snap": snapshot,
+            "dw": 1 if inv.defer_writes else 0,
+        }
+        if inv.read_ahead:
+            message["pre"] = inv.read_ahead
+        self._send(orjson.dumps(message) + b"\n")
         if qm:
             self._hand_control(state)
         else:
@@ -567,7 +565,11 @@ class Worker:
             state.deadline.cancel()
         if msg["ok"]:
             result = InvocationResult(
-                ok=True, value_json=msg["value"], log_lines=msg["logs"], user_time_ms=msg["u"]
+                ok=True,
+                value_json=msg["value"],
+                log_lines=msg["logs"],
+                user_time_ms=msg["u"],
+                read_ahead_used=msg.get("ra", 0),
             )
         else:
             error = msg["error"]
@@ -578,6 +580,7 @@ class Worker:
                 log_lines=msg["logs"],
                 timed_out=msg.get("timeout", False),
                 user_time_ms=msg["u"],
+                read_ahead_used=msg.get("ra", 0),
             )
         state.result = result
         if state.blockers:

@@ -6,7 +6,10 @@ awaitable `acall` for `async def` ones, whose concurrent syscalls leave in one `
 once the event loop has run everything that was ready; `notify` for syscalls without an
 answer, which ride along with the next frame. A mutation's writes whose result the API
 ignores (patch, replace, delete) are deferred the same way, under negative ids: the host
-answers one only by voiding the attempt, which it then re-runs without deferral. `UserTimer` measures the call's user time
+answers one only by voiding the attempt, which it then re-runs without deferral. A
+mutation's re-run may come with reads the host made ahead (`read_ahead`): while the
+function asks exactly those syscalls, in that order, before anything else, they are
+answered here without a round trip. `UserTimer` measures the call's user time
 (time not spent waiting for syscalls) and interrupts user code at its limit with
 `SIGALRM`; the host's watchdog kills the process if that does not work (a C loop).
 """
@@ -140,12 +143,26 @@ class CallChannel:
     """The syscalls of one call (see the module docstring)."""
 
     def __init__(
-        self, wire: Wire, call_id: int, timer: UserTimer, *, defer_writes: bool = False
+        self,
+        wire: Wire,
+        call_id: int,
+        timer: UserTimer,
+        *,
+        defer_writes: bool = False,
+        read_ahead: list[list[Any]] | None = None,
     ) -> None:
         self.wire = wire
         self.call_id = call_id
         self.timer = timer
         self.defer_writes = defer_writes
+        # [op, args, result] of the reads made ahead; compared as encoded JSON, so that
+        # 1 and 1.0 (an int64 and a float64 to Convex) never match.
+        self._read_ahead = (
+            [(encode([op, args]), result) for op, args, result in read_ahead]
+            if read_ahead
+            else None
+        )
+        self._read_ahead_at = 0
         self._next_deferred = 0
         self._next_sid = 0
         self._notes: list[list[Any]] = []
@@ -164,6 +181,24 @@ class CallChannel:
 
     # -- blocking --------------------------------------------------------------------
 
+    @property
+    def read_ahead_used(self) -> int:
+        """How many of the reads made ahead the function used."""
+        return self._read_ahead_at
+
+    def _answered_ahead(self, op: str, args: dict[str, Any]) -> tuple[bool, Any]:
+        """(True, result) when the next read made ahead is exactly this syscall; anything
+        else ends the reads made ahead."""
+        ahead = self._read_ahead
+        if ahead is None:
+            return False, None
+        at = self._read_ahead_at
+        if at < len(ahead) and ahead[at][0] == encode([op, args]):
+            self._read_ahead_at = at + 1
+            return True, ahead[at][1]
+        self._read_ahead = None
+        return False, None
+
     def _deferred(self, op: str, args: dict[str, Any]) -> bool:
         """Queue `op` as a deferred write if it is one (its result is None)."""
         if not self.defer_writes or op not in DEFERRABLE_WRITES:
@@ -173,6 +208,9 @@ class CallChannel:
         return True
 
     def call(self, op: str, args: dict[str, Any]) -> Any:
+        answered, result = self._answered_ahead(op, args)
+        if answered:
+            return result
         if self._deferred(op, args):
             return None
         sid = self._sid()
@@ -223,6 +261,9 @@ class CallChannel:
         loop = self._loop
         if loop is None:  # an async API used outside an async handler's loop
             return self.call(op, args)
+        answered, result = self._answered_ahead(op, args)
+        if answered:
+            return result
         if self._deferred(op, args):
             return None
         sid = self._sid()

@@ -8,15 +8,16 @@ host → worker
     {"t": "call", "id", "v": version, "dir": module dir, "kind": "query"|"mutation"|"action",
      "module": "dir/mod", "name": "export", "args": "<JSON text of [args]>", "env": {…},
      "seed", "now": ms, "tables": {name: number}, "rid": request id, "limit": seconds,
-     "importSeed", "importNow"}
+     "importSeed", "importNow", "pre": [[op, args, result], …] (reads made ahead; optional)}
     {"t": "ret", "id", "r": [[sid, 1, result] | [sid, 0, {"message", "data": text|null}]]}
     {"t": "analyze", "id", "v", "dir", "env", "importSeed", "importNow"}
 
 worker → host
     {"t": "ready", "pid"}
     {"t": "sys", "id", "u": user ms so far, "b": [[sid, op, args], …]}   sid 0: no answer
-    {"t": "done", "id", "u", "ok": true, "value": "<JSON text>", "logs": […]}
-    {"t": "done", "id", "u", "ok": false, "error": {"message", "data": text|null},
+    {"t": "done", "id", "u", "ra": reads made ahead used, "ok": true, "value": "<JSON text>",
+     "logs": […]}
+    {"t": "done", "id", "u", "ra", "ok": false, "error": {"message", "data": text|null},
      "logs": […], "timeout": bool, "retire": bool}
     {"t": "analyzed", "id", "ok": true, "result": {…}} | {…, "ok": false, "message"}
 """

@@ -392,6 +392,8 @@ class PythonRuntime:
         }
         if call.defer_writes:
             message["dw"] = 1
+        if call.read_ahead:
+            message["pre"] = call.read_ahead
         if self.testing:
             message["frozenClock"] = True
         nested = _INSIDE_CALL.get()

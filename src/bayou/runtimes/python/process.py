@@ -250,14 +250,18 @@ class WorkerProcess:
         if frame.get("retire"):
             self.retired = True
         logs = frame.get("logs") or []
+        used = frame.get("ra", 0)
         if frame.get("ok"):
-            return InvocationResult(ok=True, value_json=frame["value"], log_lines=logs)
+            return InvocationResult(
+                ok=True, value_json=frame["value"], log_lines=logs, read_ahead_used=used
+            )
         error = frame.get("error") or {}
         return InvocationResult(
             ok=False,
             error_message=error.get("message") or "Uncaught Error",
             error_data_json=error.get("data"),
             log_lines=logs,
+            read_ahead_used=used,
         )
 
     async def _ended(self, call: Invocation) -> InvocationResult:

@@ -125,7 +125,13 @@ class Worker:
             frozen_clock=frozen,
         )
         timer = UserTimer(float(msg["limit"]), pausable=deterministic)
-        channel = CallChannel(self.wire, msg["id"], timer, defer_writes=msg.get("dw") == 1)
+        channel = CallChannel(
+            self.wire,
+            msg["id"],
+            timer,
+            defer_writes=msg.get("dw") == 1,
+            read_ahead=msg.get("pre"),
+        )
         info = CallInfo(
             channel,
             kind,
@@ -184,6 +190,7 @@ class Worker:
                 "t": "done",
                 "id": msg["id"],
                 "u": timer.used_ms,
+                "ra": channel.read_ahead_used,
                 **outcome,
                 "logs": execution.logs.lines,
                 "retire": retire,

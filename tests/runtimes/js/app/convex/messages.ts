@@ -67,6 +67,17 @@ export const transfer = mutation({
   },
 });
 
+// A read, a write, and the same read again: what the second read sees after the write.
+export const bump = mutation({
+  args: { id: v.id("counters") },
+  handler: async (ctx, { id }) => {
+    const before = await ctx.db.get(id);
+    if (before === null) throw new Error("missing counter");
+    await ctx.db.patch(id, { value: before.value + 1 });
+    return (await ctx.db.get(id))?.value ?? null;
+  },
+});
+
 export const resetAll = internalMutation({
   args: {},
   handler: async (ctx) => {

@@ -118,6 +118,17 @@ def like(ctx: MutationCtx, id: str) -> float:
 
 
 @mutation(args={"id": v.id("messages")})
+def like_and_reread(ctx: MutationCtx, id: str) -> float:
+    """A read, a write, and the same read again: what the second read sees after the write."""
+    message = ctx.db.get(id)
+    if message is None:
+        raise ConvexError("NOT_FOUND")
+    ctx.db.patch(id, {"likes": float(message.get("likes", 0.0)) + 1})
+    again = ctx.db.get(id)
+    return float(again["likes"]) if again is not None else -1.0
+
+
+@mutation(args={"id": v.id("messages")})
 def unlike_all(ctx: MutationCtx, id: str) -> None:
     ctx.db.patch("messages", id, {"likes": UNDEFINED})
 
