@@ -1,11 +1,11 @@
 """Property: random concurrent transactions commit a serializable history.
 
-Each generated transaction reads documents, reads index ranges (so phantoms matter),
-inserts, patches and deletes, with its writes depending on what it read. They run
-interleaved on one database; some lose on conflicts. Replaying the committed ones one at
-a time in commit-timestamp order against a plain Python model must reproduce exactly what
-each of them observed, and the database must end in the model's final state: the history
-is serializable, and every acknowledged commit is visible.
+Each generated transaction reads documents, reads index ranges and equalities (so
+phantoms matter), inserts, patches and deletes, with its writes depending on what it read.
+They run interleaved on one database; some lose on conflicts. Replaying the committed ones
+one at a time in commit-timestamp order against a plain Python model must reproduce
+exactly what each of them observed, and the database must end in the model's final state:
+the history is serializable, and every acknowledged commit is visible.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ counter = itertools.count()
 op = st.one_of(
     st.tuples(st.just("get"), st.integers(0, DOCS - 1)),
     st.tuples(st.just("range"), st.integers(0, 9), st.integers(1, 5)),
+    st.tuples(st.just("eq"), st.integers(0, 9)),
     st.tuples(st.just("set"), st.integers(0, DOCS - 1), st.integers(0, 9)),
     st.tuples(st.just("insert"), st.integers(0, 9)),
     st.tuples(st.just("delete"), st.integers(0, DOCS - 1)),
@@ -58,6 +59,8 @@ def apply_op(
         lo, hi = float(o[1]), float(o[1] + o[2])
         hits = sorted((d["k"], name, d["v"]) for name, d in state.items() if lo <= d["k"] < hi)
         return ("range", [(name, v) for _, name, v in hits])
+    if kind == "eq":
+        return ("eq", sorted((name, d["v"]) for name, d in state.items() if d["k"] == o[1]))
     if kind == "set":
         name = f"d{o[1]}"
         if name not in state:
@@ -92,6 +95,9 @@ async def run_in_db(
             q = index(f"{table}.by_k", [("Gte", "k", float(o[1])), ("Lt", "k", float(o[1] + o[2]))])
             docs = await tx.query(q).collect()
             out.observed.append(("range", [(d["name"], d["v"]) for d in docs]))
+        elif kind == "eq":
+            docs = await tx.query(index(f"{table}.by_k", [("Eq", "k", float(o[1]))])).collect()
+            out.observed.append(("eq", sorted((d["name"], d["v"]) for d in docs)))
         elif kind == "set":
             id = ids[f"d{o[1]}"]
             if await tx.get(id) is None:

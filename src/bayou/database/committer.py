@@ -26,7 +26,7 @@ from bayou.database.index_key import document_key
 from bayou.database.read_set import ReadSet
 from bayou.database.search.postings import commit_postings
 from bayou.database.transaction import Transaction, apply_metadata_write
-from bayou.database.write_log import LogEntry
+from bayou.database.write_log import LogEntry, head_of
 from bayou.errors import BayouError, InternalError, OccError
 from bayou.persistence.base import DocumentRevision, IndexEntry
 from bayou.values import Int64
@@ -49,6 +49,8 @@ class CommitRows:
     keys: list[tuple[bytes, bytes]] = field(default_factory=list)
     # (index id, key) of every index key added or removed (not those merely rewritten).
     moved: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # (index id, first-field prefix) of every key written in a database index (write_log.py)
+    heads: list[tuple[bytes, bytes]] = field(default_factory=list)
     tables: set[str] = field(default_factory=set)
     catalog: Catalog | None = None  # set when the commit changed metadata
 
@@ -94,6 +96,11 @@ def commit_rows(tx_writes, catalog: Catalog, ts: int) -> CommitRows:
                 rows.keys.append((index.id, old_key))
             if new_key is not None and new_key != old_key:
                 rows.keys.append((index.id, new_key))
+            if index.kind != "by_id":  # sort keys (by_id's are the documents' ids)
+                if old_key is not None:
+                    rows.heads.append((index.id, head_of(old_key)))
+                if new_key is not None and new_key != old_key:
+                    rows.heads.append((index.id, head_of(new_key)))
             if old_key != new_key:
                 if old_key is not None:
                     rows.moved.append((index.id, old_key))
@@ -236,7 +243,9 @@ class Committer:
                 continue
             if rows.catalog is not None:
                 catalog = rows.catalog
-            pending.append(LogEntry.create(ts, tuple(rows.keys), tuple(sorted(rows.tables))))
+            pending.append(
+                LogEntry.create(ts, tuple(rows.keys), tuple(sorted(rows.tables)), tuple(rows.heads))
+            )
             documents.extend(rows.documents)
             indexes.extend(rows.indexes)
             moved.extend(rows.moved)

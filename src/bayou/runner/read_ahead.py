@@ -53,6 +53,22 @@ class _FromArgs:
     as_float: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Dict:
+    """An object of a read with argument leaves inside (an object without any is kept as
+    it is, and shared by every prediction: nothing changes a syscall's arguments)."""
+
+    items: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _List:
+    items: tuple[Any, ...]
+
+
+_DERIVED = (_FromArgs, _Dict, _List)
+
+
 @dataclass
 class _Observation:
     args: Any
@@ -99,13 +115,18 @@ def _generalize(
     if isinstance(before, dict) and isinstance(after, dict):
         if list(before) != list(after):
             raise _Unexplained
-        return {k: _generalize(before[k], after[k], args_before, args_after) for k in before}
+        fields = tuple(
+            (k, _generalize(before[k], after[k], args_before, args_after)) for k in before
+        )
+        derived = any(isinstance(v, _DERIVED) for _, v in fields)
+        return _Dict(fields) if derived else after
     if isinstance(before, list) and isinstance(after, list):
         if len(before) != len(after):
             raise _Unexplained
-        return [
+        items = tuple(
             _generalize(b, a, args_before, args_after) for b, a in zip(before, after, strict=True)
-        ]
+        )
+        return _List(items) if any(isinstance(v, _DERIVED) for v in items) else after
     if isinstance(before, dict | list) or isinstance(after, dict | list):
         raise _Unexplained
     if _same(before, after):
@@ -134,17 +155,18 @@ def _try_at(value: Any, path: Path) -> Any:
 
 
 def _fill(skeleton: Any, args: Any) -> Any:
-    if isinstance(skeleton, _FromArgs):
+    kind = type(skeleton)
+    if kind is _Dict:
+        return {k: _fill(v, args) for k, v in skeleton.items}
+    if kind is _List:
+        return [_fill(v, args) for v in skeleton.items]
+    if kind is _FromArgs:
         value = _at(args, skeleton.path)
         if isinstance(value, dict | list):
             raise _Unexplained
         if skeleton.as_float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         return value
-    if isinstance(skeleton, dict):
-        return {k: _fill(v, args) for k, v in skeleton.items()}
-    if isinstance(skeleton, list):
-        return [_fill(v, args) for v in skeleton]
     return skeleton
 
 

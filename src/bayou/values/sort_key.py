@@ -255,6 +255,28 @@ def _read(data: bytes, pos: int) -> tuple[Any, int]:
     raise _corrupt(f"unrecognized tag {tag:#04x}")
 
 
+FIXED_WIDTH: Final = {  # tag -> bytes of the whole value
+    UNDEFINED_TAG: 1, NULL_TAG: 1, ZERO_INT64_TAG: 1, FALSE_TAG: 1, TRUE_TAG: 1,
+    FLOAT64_TAG: 9, **{tag: 1 + width for tag, (width, _, _) in _INT_TAGS.items()},
+}  # fmt: skip
+
+
+def first_length(key: bytes) -> int:
+    """The length of the first value's key at the start of `key` (an index key is several
+    keys in a row). Raises on a key that does not start with a whole value."""
+    if not key:
+        raise _corrupt("unexpected end of key")
+    tag = key[0]
+    width = FIXED_WIDTH.get(tag)
+    if width is not None:
+        if width > len(key):
+            raise _corrupt("truncated value")
+        return width
+    if tag in (STRING_TAG, BYTES_TAG):
+        return _read_escaped(key, 1)[1]
+    return _read(key, 0)[1]
+
+
 def _read_object(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
     fields: dict[str, Any] = {}
     while True:
