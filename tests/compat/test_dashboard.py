@@ -548,7 +548,9 @@ def test_health_shows_the_deployment(dash: Dashboard, server: BayouServer) -> No
     dash.wait_text('[data-chart="Function calls / s"] .figure', lambda text: text not in ("", "—"))
     spark = "document.querySelectorAll('[data-chart=\"Commits / s\"] .spark span').length"
     assert dash.page.wait_for(spark, lambda n: n >= 1)
-    assert "bayou_commits_total" in dash.js("document.getElementById('health-metrics').textContent")
+    # /metrics is a fetch of its own: its counters may render after the charts.
+    metrics = "document.getElementById('health-metrics').textContent"
+    assert dash.page.wait_for(metrics, lambda text: "bayou_commits_total" in text)
     # `bayou doctor`'s server-side checks.
     doctor = dash.wait_text("#health-doctor", lambda text: "files" in text)
     assert "database" in doctor and "every file has its blob" in doctor

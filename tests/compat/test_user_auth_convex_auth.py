@@ -101,7 +101,9 @@ def auth_app(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ConvexApp]:
     base = tmp_path_factory.mktemp("convex-auth")
-    server = start_server(base / "data")
+    # The flows are under test, not the time limit: on a starved two-core machine the
+    # first `auth:store` (a cold realm's JIT) once took over the 1 s of Convex's default.
+    server = start_server(base / "data", env={"BAYOU_QUERY_TIMEOUT": "5"})
     try:
         work = base / "app"
         shutil.copytree(

@@ -44,7 +44,7 @@ from bayou.runner.calls import (
 )
 from bayou.runner.identity import Identity
 from bayou.runner.logs import FunctionLogs
-from bayou.runner.read_ahead import ReadTemplates, arguments_of
+from bayou.runner.read_ahead import MutationReads, ReadTemplates
 from bayou.runner.references import FunctionTarget, function_handle
 from bayou.runner.references import resolve as resolve_reference
 from bayou.runner.request_metadata import request_metadata
@@ -269,10 +269,11 @@ class FunctionRunner:
     ) -> CallResult:
         from bayou.runner.transaction_syscalls import TransactionSyscalls
 
-        previous: list[TransactionSyscalls] = []  # the last attempt's, for its reads
-        template_key = (ctx.code.version, ctx.component, spec.path.canonical)
-        call_args: Any = None
-        predicted: list[tuple[str, Any]] = []
+        reads_ahead = MutationReads(
+            self.read_templates if self.read_ahead else None,
+            (ctx.code.version, ctx.component, spec.path.canonical),
+            lambda: ctx.args_json or vjson.dumps(args).decode(),
+        )
 
         async def attempt(tx: Transaction) -> InvocationResult | session_requests.StoredResult:
             if session is not None:
@@ -286,25 +287,9 @@ class FunctionRunner:
             ctx.nested_calls = 0  # the retry's nested calls get the same seeds again
             if hooks is not None and not await hooks.before(tx):
                 raise JobNotPending()
-            nonlocal call_args, predicted
             syscalls = TransactionSyscalls(ctx, in_namespace(tx, ctx.component))
-            earlier = previous[0] if previous else None
-            previous[:] = [syscalls]
-            # Answer the function's first reads before it asks for them
-            # (`TransactionSyscalls.answer_ahead`): a first attempt, those its arguments
-            # predict; a re-run, those its last attempt began with (or the prediction, when
-            # the last attempt restarted on a hot document while reading ahead).
-            if not self.read_ahead:
-                reads = []
-            elif earlier is None:
-                call_args = arguments_of(ctx.args_json or vjson.dumps(args).decode())
-                if call_args is not None:
-                    predicted = self.read_templates.predict(template_key, call_args)
-                reads = predicted
-            else:
-                reads = earlier.reads_made()
-                if len(reads) < len(predicted) and reads == predicted[: len(reads)]:
-                    reads = predicted
+            # Answer the function's first reads before it asks for them (read_ahead.py).
+            reads = reads_ahead.for_attempt(syscalls)
             read_ahead = await syscalls.answer_ahead(reads) if reads else []
             out = await self.invoke(
                 ctx,
@@ -317,15 +302,7 @@ class FunctionRunner:
                 urgent=tx.admission is not None and bool(tx.admission.held),
                 read_ahead=read_ahead or None,
             )
-            syscalls.used_ahead = out.read_ahead_used
-            if earlier is None and call_args is not None:
-                self.read_templates.learn(
-                    template_key,
-                    call_args,
-                    syscalls.leading_reads,
-                    offered=len(read_ahead),
-                    used=out.read_ahead_used,
-                )
+            reads_ahead.ran(syscalls, len(read_ahead), out.read_ahead_used)
             if out.deferred_write_failed:
                 # User code went on past a write that failed: run it again the slow way,
                 # where the write's error is thrown where Convex throws it.

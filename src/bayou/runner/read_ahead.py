@@ -1,10 +1,10 @@
 """Predicting a mutation's first reads from its arguments, to answer them ahead.
 
 A mutation usually begins with reads whose arguments are its own arguments, put in the
-same places every time: the keynote-2 transfer asks
-`accounts.by_account_id == from_id`, then `== to_id`. Each such read is a round trip
-between the core and the worker, and a wake-up of both. `ReadTemplates` learns, per
-function, where the leaves of its leading reads come from, by comparing two calls:
+same places every time: the keynote-2 transfer asks `accounts.by_account_id == from_id`,
+then `== to_id`. Each such read is a round trip between the core and the worker, and a
+wake-up of both. `ReadTemplates` learns, per function, where the leaves of its leading
+reads come from, by comparing two calls:
 
 - a leaf equal in both calls is a constant (`queryId`, an index name, a limit);
 - a leaf that changed with exactly one argument leaf, both times equal to it, is that
@@ -12,24 +12,25 @@ function, where the leaves of its leading reads come from, by comparing two call
 - anything else (a value read from a document, an ambiguous match) ends the template
   before that read: what follows depends on data, not on arguments.
 
-For a new call the template yields the reads the function will probably make. The core
-makes them in the call's transaction before the function starts
+For a new call the template yields the reads the function will probably make;
+`MutationReads` picks each attempt's reads (a re-run is given those its last attempt
+made). The core makes them in the attempt's transaction before the function starts
 (`TransactionSyscalls.answer_ahead`) and the runtime answers the function from them only
 while it asks exactly those syscalls, in that order, before anything else — so a wrong
 guess costs the reads it made, never a wrong answer. The runtime reports how many it used:
 a template that guessed wrong is forgotten and learned again.
 
-Calls whose arguments' JSON is over `MAX_ARGS_BYTES` are left out (`arguments_of`).
-
 A wrong guess also leaves its reads in the transaction's read set, which can only add
 conflicts, and counts them against the read limits: so only point reads and limited
-queries (`first()`, `unique()`, `take(n)` up to `MAX_PREDICTED_BATCH`) are predicted, at most
-`MAX_PREDICTED_READS` of them.
+queries (`first()`, `unique()`, `take(n)` up to `MAX_PREDICTED_BATCH`) are predicted, at
+most `MAX_PREDICTED_READS` of them, and calls whose arguments' JSON is over
+`MAX_ARGS_BYTES` are left out (`arguments_of`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,3 +244,43 @@ class ReadTemplates:
             except _Unexplained:
                 break
         function.template = template or None
+
+
+class MutationReads:
+    """The reads answered ahead for each attempt of one mutation call: for the first, what
+    its arguments predict; for a re-run, the reads its last attempt made (or the
+    prediction, when the last attempt restarted on a hot document while reading ahead)."""
+
+    def __init__(
+        self, templates: ReadTemplates | None, key: Any, args_json: Callable[[], str]
+    ) -> None:
+        self._templates = templates  # None: read-ahead is off
+        self._key = key
+        self._args_json = args_json  # the call's arguments as JSON text, when needed
+        self._args: Any = None
+        self._predicted: list[tuple[str, Any]] = []
+        self._last: Any = None  # the last attempt's TransactionSyscalls
+        self._first = True
+
+    def for_attempt(self, syscalls: Any) -> list[tuple[str, Any]]:
+        """The reads to make ahead in this attempt (`syscalls`: its TransactionSyscalls)."""
+        earlier, self._last = self._last, syscalls
+        if self._templates is None:
+            return []
+        if earlier is None:
+            self._args = arguments_of(self._args_json())
+            if self._args is not None:
+                self._predicted = self._templates.predict(self._key, self._args)
+            return self._predicted
+        reads: list[tuple[str, Any]] = earlier.reads_made()
+        predicted = self._predicted
+        if len(reads) < len(predicted) and reads == predicted[: len(reads)]:
+            return predicted
+        return reads
+
+    def ran(self, syscalls: Any, offered: int, used: int) -> None:
+        """The attempt's function ran, having used `used` of `offered` reads made ahead."""
+        syscalls.used_ahead = used
+        first, self._first = self._first, False
+        if first and self._templates is not None and self._args is not None:
+            self._templates.learn(self._key, self._args, syscalls.leading_reads, offered, used)
