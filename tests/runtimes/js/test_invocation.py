@@ -441,6 +441,7 @@ async def test_reads_made_ahead_answer_the_function_without_reaching_the_handler
     )
     result = await runtime.invoke(rerun, db)
     assert result.ok, result.error_message
+    assert result.read_ahead_used == 2  # what the runner learns from
     assert [op for op, _ in db.ops] == ["1.0/shallowMerge", "1.0/shallowMerge"]
     assert (db.docs[a]["value"], db.docs[b]["value"]) == (97.0, 6.0)
 
@@ -461,7 +462,8 @@ async def test_reads_made_ahead_are_used_only_while_the_function_asks_exactly_th
     db.ops.clear()
     swapped = [ahead[1], ["1.0/get", ahead[0][1], stale]]
     call = invocation("messages.js:transfer", args, udf_type="mutation", read_ahead=swapped)
-    assert (await runtime.invoke(call, db)).ok
+    result = await runtime.invoke(call, db)
+    assert result.ok and result.read_ahead_used == 0
     assert [op for op, _ in db.ops] == [
         "1.0/get",
         "1.0/get",

@@ -519,6 +519,7 @@ async def test_reads_made_ahead_answer_the_function_without_reaching_the_handler
     call.read_ahead = [["1.0/get", get, {**backend.docs[message], "likes": 10.0}]]
     result = await backend.runtime.invoke(call, backend.handler("mutation"))
     assert result.ok and result.value_json == "11.0", (result.value_json, result.error_message)
+    assert result.read_ahead_used == 1  # what the runner learns from
     assert [op for op, _ in backend.log] == ["1.0/shallowMerge"]
 
     # Not exactly the syscall the function makes (another id): the handler answers it.
@@ -528,6 +529,7 @@ async def test_reads_made_ahead_answer_the_function_without_reaching_the_handler
     call.read_ahead = [["1.0/get", other, {**backend.docs[message], "likes": 50.0}]]
     result = await backend.runtime.invoke(call, backend.handler("mutation"))
     assert result.ok and result.value_json == "12.0", (result.value_json, result.error_message)
+    assert result.read_ahead_used == 0
     assert [op for op, _ in backend.log] == ["1.0/get", "1.0/shallowMerge"]
 
 
