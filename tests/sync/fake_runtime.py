@@ -34,7 +34,7 @@ class Ctx:
         self.env = call.env
         self.logs: list[dict[str, Any]] = []
         self._query_ids = itertools.count()
-        # A mutation's re-run: the reads the core made ahead, used as the real runtimes use
+        # A mutation's reads the core made ahead, used as the real runtimes use
         # them (exactly these syscalls, in order, before anything else; cleanups aside).
         self._read_ahead = call.read_ahead
         self.answered_ahead = 0

@@ -66,17 +66,17 @@ class TransactionSyscalls:
         return await handler(self, args)
 
     async def answer_ahead(self, reads: list[tuple[str, Any]]) -> list[list[Any]]:
-        """Run `reads` (a previous attempt's `leading_reads`) now, at this attempt's
-        snapshot, and return `[op, args, result]` for each one that succeeded, in order.
+        """Run `reads` now, at this attempt's snapshot, and return `[op, args, result]` for
+        each one that succeeded, in order (`runner/read_ahead.py` picks them: what the
+        arguments predict, or the reads a previous attempt made).
 
-        A mutation re-run after a conflict usually makes the same reads again: the runtime
-        hands these answers to the function when it asks exactly these syscalls, in this
-        order, before any other, and saves a round trip to the worker each (a hot
-        document's lock is held across those round trips). Answers are right only for such
-        a prefix: before the function's first write, the reads see what they would see
-        then. A read the function does not make stays in the read set, which can only add
-        conflicts. A restart (a hot document this attempt does not hold) propagates: the
-        attempt restarts before the function runs."""
+        The runtime hands these answers to the function when it asks exactly these
+        syscalls, in this order, before any other, and saves a round trip to the worker
+        each (a hot document's lock is held across those round trips). Answers are right
+        only for such a prefix: before the function's first write, the reads see what they
+        would see then. A read the function does not make stays in the read set, which can
+        only add conflicts. A restart (a hot document this attempt does not hold)
+        propagates: the attempt restarts before the function runs."""
         answered: list[list[Any]] = []
         for op, args in reads:
             try:

@@ -102,8 +102,8 @@ class Invocation:
     # The call's transaction holds admission locks of hot documents (contention.py): the
     # mutations queued behind those locks wait for it, so it goes before other calls.
     urgent: bool = False
-    # A mutation's re-run: `[op, args, result]` of the reads the last attempt began with,
-    # already made in this attempt's transaction. The runtime answers the function's first
+    # A mutation: `[op, args, result]` of the reads its arguments predict or its last
+    # attempt began with, already made in this attempt's transaction. The runtime answers the function's first
     # syscalls from these while they are exactly these, in order (see
     # `TransactionSyscalls.answer_ahead`).
     read_ahead: list[list[Any]] | None = None

@@ -412,7 +412,7 @@ async def test_a_failed_deferred_write_voids_the_call_and_nothing_after_it_runs(
     assert f"no patching {a}" in (plain.error_message or "")
 
 
-# -- reads made ahead (a mutation's re-run) ---------------------------------------------
+# -- reads made ahead (predicted, or a re-run's) ----------------------------------------
 
 
 def _transfer_reads(db: FakeDb, a: str, b: str) -> list[list[Any]]:

@@ -502,7 +502,7 @@ async def test_a_failed_deferred_write_voids_the_call(backend: FakeBackend) -> N
     assert f"no patching {message}" in (plain.error_message or "")
 
 
-# -- reads made ahead (a mutation's re-run) ----------------------------------------------
+# -- reads made ahead (predicted, or a re-run's) -----------------------------------------
 
 
 async def test_reads_made_ahead_answer_the_function_without_reaching_the_handler(

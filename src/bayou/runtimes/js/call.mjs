@@ -76,8 +76,8 @@ export class Call {
     // which it then re-runs with this off: see worker.py `_answer_batches`).
     this.deferWrites = msg.dw === 1;
     this.nextDeferredSid = -1;
-    // A mutation's re-run: [op, args, result] of reads the host made ahead in this
-    // attempt's transaction, answered here while the function asks exactly these, in this
+    // A mutation's [op, args, result] of reads the host made ahead in this attempt's
+    // transaction, answered here while the function asks exactly these, in this
     // order, before anything else (worker.py; transaction_syscalls.py `answer_ahead`).
     this.readAhead = Array.isArray(msg.pre) && msg.pre.length > 0 ? msg.pre : null;
     this.readAheadAt = 0;

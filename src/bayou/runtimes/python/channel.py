@@ -7,9 +7,9 @@ once the event loop has run everything that was ready; `notify` for syscalls wit
 answer, which ride along with the next frame. A mutation's writes whose result the API
 ignores (patch, replace, delete) are deferred the same way, under negative ids: the host
 answers one only by voiding the attempt, which it then re-runs without deferral. A
-mutation's re-run may come with reads the host made ahead (`read_ahead`): while the
-function asks exactly those syscalls, in that order, before anything else, they are
-answered here without a round trip. `UserTimer` measures the call's user time
+mutation may come with reads the host made ahead (`read_ahead`): while the function asks
+exactly those syscalls, in that order, before anything else, they are answered here
+without a round trip. `UserTimer` measures the call's user time
 (time not spent waiting for syscalls) and interrupts user code at its limit with
 `SIGALRM`; the host's watchdog kills the process if that does not work (a C loop).
 """
@@ -155,8 +155,8 @@ class CallChannel:
         self.call_id = call_id
         self.timer = timer
         self.defer_writes = defer_writes
-        # [op, args, result] of the reads made ahead; compared as encoded JSON, so that
-        # 1 and 1.0 (an int64 and a float64 to Convex) never match.
+        # [op, args, result] of the reads made ahead, matched by their encoded JSON: the
+        # exact bytes this worker would send for the syscall.
         self._read_ahead = (
             [(encode([op, args]), result) for op, args, result in read_ahead]
             if read_ahead
